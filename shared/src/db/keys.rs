@@ -1,0 +1,137 @@
+//! Every key of the single table, in one place.
+//!
+//! Layout (partition key `PK`, sort key `SK`):
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | affiliate list entry (copy) | `USER#<uid>` | `TXA#<seq, 20 digits>` |
+//! | account: profile + balances + list counters | `USER#<uid>` | `TXB` |
+//! | public list entry | `USER#<uid>` | `TXB#<u64::MAX - seq, 20 digits>` |
+//! | hidden entry (`RELEASE_PENDING`) | `USER#<uid>` | `HID#<entry id, 20 digits>` |
+//! | hold lot | `USER#<uid>` | `LOT#<hold event id>` |
+//! | API token | `TOKEN#<token id>` | `TOKEN` |
+//! | applied event (dedup) | `EVENT#<event id>` | `EVENT` |
+//! | e-mail uniqueness | `EMAIL#<lower-case e-mail>` | `EMAIL` |
+//! | id block counter | `IDS` | `IDS` |
+//!
+//! The account item sits between the two lists on purpose: one Query from `TXB`
+//! upwards returns the account and the newest public entries (the public list is
+//! stored with inverted sequence numbers), and one Query from `TXB` downwards
+//! returns the account and the newest affiliate entries. So page 1 of either list
+//! is one round trip. Nothing else in a user partition may start with `TX`.
+//!
+//! Hold lots that have a release time carry `GSI1PK = DUE#<shard>` and
+//! `GSI1SK = <release epoch, 12 digits>#<uid>#<event id>` until released (a sparse
+//! index), so matured lots are found with a Query, never a scan.
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1_PK: &str = "GSI1PK";
+pub const GSI1_SK: &str = "GSI1SK";
+
+/// How many partitions of the due-lot index the lots are spread over.
+pub const DUE_SHARDS: i64 = 8;
+
+pub const ACCOUNT_SK: &str = "TXB";
+/// Lowest sort key of the affiliate list (for a `BETWEEN` with [`ACCOUNT_SK`]).
+pub const AFFILIATE_LIST_FLOOR: &str = "TXA#";
+/// Highest sort key of the public list (for a `BETWEEN` with [`ACCOUNT_SK`]).
+pub const PUBLIC_LIST_CEILING: &str = "TXB#~";
+
+pub fn user_pk(user_id: i64) -> String {
+    format!("USER#{user_id}")
+}
+
+/// Sort key of the `seq`-th entry (1-based) of a user's affiliate list.
+pub fn affiliate_entry_sk(seq: i64) -> String {
+    format!("TXA#{:020}", seq)
+}
+
+/// Sort key of the `seq`-th entry (1-based) of a user's public list. Inverted, so
+/// that ascending sort-key order is newest first.
+pub fn public_entry_sk(seq: i64) -> String {
+    format!("TXB#{:020}", u64::MAX - seq.unsigned_abs())
+}
+
+pub fn hidden_entry_sk(entry_id: i64) -> String {
+    format!("HID#{:020}", entry_id)
+}
+
+pub fn lot_sk(hold_event_id: &str) -> String {
+    format!("LOT#{hold_event_id}")
+}
+
+pub fn token_pk(token_id: i64) -> String {
+    format!("TOKEN#{token_id}")
+}
+pub const TOKEN_SK: &str = "TOKEN";
+
+pub fn event_pk(event_id: &str) -> String {
+    format!("EVENT#{event_id}")
+}
+pub const EVENT_SK: &str = "EVENT";
+
+pub fn email_pk(email: &str) -> String {
+    format!("EMAIL#{}", email.trim().to_lowercase())
+}
+pub const EMAIL_SK: &str = "EMAIL";
+
+pub const ID_COUNTER_PK: &str = "IDS";
+pub const ID_COUNTER_SK: &str = "IDS";
+
+pub fn due_lot_gsi_pk(user_id: i64) -> String {
+    format!("DUE#{}", user_id.rem_euclid(DUE_SHARDS))
+}
+
+pub fn due_lot_gsi_sk(release_at_epoch: i64, user_id: i64, hold_event_id: &str) -> String {
+    format!("{:012}#{user_id}#{hold_event_id}", release_at_epoch.max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_sits_between_the_two_lists() {
+        for seq in [1, 2, 9, 10, 11, 99_999, (1 << 53) - 1] {
+            assert!(AFFILIATE_LIST_FLOOR < affiliate_entry_sk(seq).as_str());
+            assert!(affiliate_entry_sk(seq).as_str() < ACCOUNT_SK);
+            assert!(ACCOUNT_SK < public_entry_sk(seq).as_str());
+            assert!(public_entry_sk(seq).as_str() < PUBLIC_LIST_CEILING);
+        }
+    }
+
+    #[test]
+    fn other_user_items_are_outside_both_list_ranges() {
+        for sk in [hidden_entry_sk(1), lot_sk("h_1"), lot_sk("")] {
+            let inside = AFFILIATE_LIST_FLOOR <= sk.as_str() && sk.as_str() <= PUBLIC_LIST_CEILING;
+            assert!(!inside, "{sk} would be read as a list entry");
+        }
+    }
+
+    #[test]
+    fn affiliate_list_ascends_public_list_descends() {
+        assert!(affiliate_entry_sk(9) < affiliate_entry_sk(10));
+        assert!(public_entry_sk(10) < public_entry_sk(9));
+        assert!(public_entry_sk(1_000_000) < public_entry_sk(2));
+    }
+
+    #[test]
+    fn keys_are_stable() {
+        assert_eq!(user_pk(42), "USER#42");
+        assert_eq!(affiliate_entry_sk(3), "TXA#00000000000000000003");
+        assert_eq!(public_entry_sk(1), "TXB#18446744073709551614");
+        assert_eq!(token_pk(7), "TOKEN#7");
+        assert_eq!(event_pk("pay_1"), "EVENT#pay_1");
+        assert_eq!(email_pk(" Ann@Example.COM "), "EMAIL#ann@example.com");
+        assert_eq!(lot_sk("h_1"), "LOT#h_1");
+        assert_eq!(due_lot_gsi_pk(42), "DUE#2");
+        assert_eq!(due_lot_gsi_sk(1_700_000_000, 42, "h_1"), "001700000000#42#h_1");
+    }
+
+    #[test]
+    fn due_keys_sort_by_time() {
+        assert!(due_lot_gsi_sk(999, 1, "a") < due_lot_gsi_sk(1000, 1, "a"));
+    }
+}

@@ -1,0 +1,70 @@
+//! DynamoDB access: the context every handler gets, keys, items, ids, the table.
+
+pub mod ids;
+pub mod item;
+pub mod keys;
+pub mod model;
+pub mod table;
+
+use crate::config::Config;
+use crate::error::AppError;
+use ids::IdAllocator;
+
+/// What a function builds once at cold start and every invocation borrows.
+#[derive(Debug)]
+pub struct Ctx {
+    pub db: aws_sdk_dynamodb::Client,
+    pub config: Config,
+    ids: IdAllocator,
+}
+
+impl Ctx {
+    pub fn new(db: aws_sdk_dynamodb::Client, config: Config) -> Self {
+        Self {
+            db,
+            config,
+            ids: IdAllocator::new(ids::DEFAULT_BLOCK_SIZE),
+        }
+    }
+
+    /// Config and DynamoDB client from the environment (Lambda, `walletctl`).
+    /// `AWS_ENDPOINT_URL_DYNAMODB` points the client at DynamoDB Local.
+    pub async fn from_env() -> Result<Self, AppError> {
+        let config = Config::from_env().map_err(AppError::internal)?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(aws_sdk_dynamodb::Client::new(&sdk), config))
+    }
+
+    pub fn table(&self) -> &str {
+        &self.config.table_name
+    }
+
+    /// A new system-wide id (see [`ids`]).
+    pub async fn next_id(&self) -> Result<i64, AppError> {
+        self.ids.next_id(&self.db, self.table()).await
+    }
+}
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+
+/// The cancellation reason codes of a cancelled transaction, one per item
+/// (`"None"` for items that were fine), or `None` if it was not cancelled.
+pub fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => Some(
+            e.cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None").to_owned())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether the transaction was cancelled because the condition of item `index` failed.
+pub fn is_condition_failure<R>(err: &SdkError<TransactWriteItemsError, R>, index: usize) -> bool {
+    cancellation_codes(err)
+        .and_then(|codes| codes.get(index).cloned())
+        .is_some_and(|code| code == "ConditionalCheckFailed")
+}

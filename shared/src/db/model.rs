@@ -1,0 +1,464 @@
+//! Item formats: every stored record, its attributes and its conversions.
+
+use super::item::{
+    b, get_bool, get_i64, get_opt_i64, get_opt_str, get_str, n, opt_s, s, Item, ItemError,
+};
+use super::keys;
+use crate::currency::Currency;
+use crate::ledger::EntryType;
+
+/// A user: profile, wallet buckets and the counters of its two entry lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub currency: Currency,
+    /// Validated payout details as a JSON object text, if any.
+    pub payout_details: Option<String>,
+    pub deleted: bool,
+    pub created_at: i64,
+    pub balance: Balance,
+    /// Entries in the public list (all but `RELEASE_PENDING`).
+    pub public_count: i64,
+    /// Entries in the affiliate list.
+    pub affiliate_count: i64,
+    /// Bumped by every write, the condition of optimistic concurrency.
+    pub version: i64,
+}
+
+/// The wallet buckets, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Balance {
+    pub available: i64,
+    pub hold: i64,
+    pub pending: i64,
+    pub referral_revenue: i64,
+}
+
+impl Balance {
+    /// `available + hold + pending`, or `None` on overflow.
+    pub fn total(&self) -> Option<i64> {
+        self.available
+            .checked_add(self.hold)?
+            .checked_add(self.pending)
+    }
+}
+
+pub mod attr {
+    pub const USER_ID: &str = "user_id";
+    pub const EMAIL: &str = "email";
+    pub const DISPLAY_NAME: &str = "display_name";
+    pub const CURRENCY_ID: &str = "currency_id";
+    pub const PAYOUT_DETAILS: &str = "payout_details";
+    pub const DELETED: &str = "deleted";
+    pub const CREATED_AT: &str = "created_at";
+    pub const AVAILABLE: &str = "available";
+    pub const HOLD: &str = "hold";
+    pub const PENDING: &str = "pending";
+    pub const REFERRAL_REVENUE: &str = "referral_revenue";
+    pub const PUBLIC_COUNT: &str = "public_count";
+    pub const AFFILIATE_COUNT: &str = "affiliate_count";
+    pub const VERSION: &str = "version";
+}
+
+impl Account {
+    pub fn to_item(&self) -> Item {
+        use attr::*;
+        let mut item: Item = [
+            (keys::PK.to_owned(), s(keys::user_pk(self.user_id))),
+            (keys::SK.to_owned(), s(keys::ACCOUNT_SK)),
+            (USER_ID.to_owned(), n(self.user_id)),
+            (EMAIL.to_owned(), s(&self.email)),
+            (DISPLAY_NAME.to_owned(), s(&self.display_name)),
+            (CURRENCY_ID.to_owned(), n(self.currency.id())),
+            (PAYOUT_DETAILS.to_owned(), opt_s(self.payout_details.as_deref())),
+            (DELETED.to_owned(), b(self.deleted)),
+            (CREATED_AT.to_owned(), n(self.created_at)),
+            (PUBLIC_COUNT.to_owned(), n(self.public_count)),
+            (AFFILIATE_COUNT.to_owned(), n(self.affiliate_count)),
+            (VERSION.to_owned(), n(self.version)),
+        ]
+        .into();
+        item.extend(self.balance.to_attrs());
+        item
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+        use attr::*;
+        let currency_id = get_i64(item, CURRENCY_ID)?;
+        Ok(Self {
+            user_id: get_i64(item, USER_ID)?,
+            email: get_str(item, EMAIL)?.to_owned(),
+            display_name: get_str(item, DISPLAY_NAME)?.to_owned(),
+            currency: Currency::from_id(currency_id)
+                .ok_or_else(|| ItemError::Invalid(CURRENCY_ID.to_owned()))?,
+            payout_details: get_opt_str(item, PAYOUT_DETAILS)?.map(str::to_owned),
+            deleted: get_bool(item, DELETED)?,
+            created_at: get_i64(item, CREATED_AT)?,
+            balance: Balance::from_item(item)?,
+            public_count: get_i64(item, PUBLIC_COUNT)?,
+            affiliate_count: get_i64(item, AFFILIATE_COUNT)?,
+            version: get_i64(item, VERSION)?,
+        })
+    }
+
+    pub fn has_payout_details(&self) -> bool {
+        self.payout_details.is_some()
+    }
+}
+
+impl Balance {
+    pub fn to_attrs(&self) -> Item {
+        use attr::*;
+        [
+            (AVAILABLE.to_owned(), n(self.available)),
+            (HOLD.to_owned(), n(self.hold)),
+            (PENDING.to_owned(), n(self.pending)),
+            (REFERRAL_REVENUE.to_owned(), n(self.referral_revenue)),
+        ]
+        .into()
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+        use attr::*;
+        Ok(Self {
+            available: get_i64(item, AVAILABLE)?,
+            hold: get_i64(item, HOLD)?,
+            pending: get_i64(item, PENDING)?,
+            referral_revenue: get_i64(item, REFERRAL_REVENUE)?,
+        })
+    }
+}
+
+/// One immutable ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: i64,
+    pub user_id: i64,
+    pub entry_type: EntryType,
+    /// Always positive; the sign is in the deltas.
+    pub amount: i64,
+    pub title: Option<String>,
+    /// Epoch seconds, UTC.
+    pub created_at: i64,
+    pub currency: Currency,
+    pub event_id: Option<String>,
+    pub product_id: Option<i64>,
+    pub payout_id: Option<i64>,
+    /// What the entry did to each bucket (kept for audits and invariant checks).
+    pub deltas: Deltas,
+}
+
+/// Signed change of each bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deltas {
+    pub available: i64,
+    pub hold: i64,
+    pub pending: i64,
+}
+
+mod entry_attr {
+    pub const ID: &str = "id";
+    pub const TYPE: &str = "type";
+    pub const AMOUNT: &str = "amount";
+    pub const TITLE: &str = "title";
+    pub const EVENT_ID: &str = "event_id";
+    pub const PRODUCT_ID: &str = "product_id";
+    pub const PAYOUT_ID: &str = "payout_id";
+    pub const D_AVAILABLE: &str = "d_available";
+    pub const D_HOLD: &str = "d_hold";
+    pub const D_PENDING: &str = "d_pending";
+}
+
+impl Entry {
+    /// The item stored at `sk` in the user's partition.
+    pub fn to_item(&self, sk: String) -> Item {
+        use entry_attr::*;
+        let mut item: Item = [
+            (keys::PK.to_owned(), s(keys::user_pk(self.user_id))),
+            (keys::SK.to_owned(), s(sk)),
+            (ID.to_owned(), n(self.id)),
+            (attr::USER_ID.to_owned(), n(self.user_id)),
+            (TYPE.to_owned(), s(self.entry_type.as_str())),
+            (AMOUNT.to_owned(), n(self.amount)),
+            (TITLE.to_owned(), opt_s(self.title.as_deref())),
+            (attr::CREATED_AT.to_owned(), n(self.created_at)),
+            (attr::CURRENCY_ID.to_owned(), n(self.currency.id())),
+            (EVENT_ID.to_owned(), opt_s(self.event_id.as_deref())),
+            (D_AVAILABLE.to_owned(), n(self.deltas.available)),
+            (D_HOLD.to_owned(), n(self.deltas.hold)),
+            (D_PENDING.to_owned(), n(self.deltas.pending)),
+        ]
+        .into();
+        if let Some(p) = self.product_id {
+            item.insert(PRODUCT_ID.to_owned(), n(p));
+        }
+        if let Some(p) = self.payout_id {
+            item.insert(PAYOUT_ID.to_owned(), n(p));
+        }
+        item
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+        use entry_attr::*;
+        let type_name = get_str(item, TYPE)?;
+        Ok(Self {
+            id: get_i64(item, ID)?,
+            user_id: get_i64(item, attr::USER_ID)?,
+            entry_type: EntryType::parse(type_name)
+                .ok_or_else(|| ItemError::Invalid(TYPE.to_owned()))?,
+            amount: get_i64(item, AMOUNT)?,
+            title: get_opt_str(item, TITLE)?.map(str::to_owned),
+            created_at: get_i64(item, attr::CREATED_AT)?,
+            currency: Currency::from_id(get_i64(item, attr::CURRENCY_ID)?)
+                .ok_or_else(|| ItemError::Invalid(attr::CURRENCY_ID.to_owned()))?,
+            event_id: get_opt_str(item, EVENT_ID)?.map(str::to_owned),
+            product_id: get_opt_i64(item, PRODUCT_ID)?,
+            payout_id: get_opt_i64(item, PAYOUT_ID)?,
+            deltas: Deltas {
+                available: get_i64(item, D_AVAILABLE)?,
+                hold: get_i64(item, D_HOLD)?,
+                pending: get_i64(item, D_PENDING)?,
+            },
+        })
+    }
+}
+
+/// An API token (Sanctum style): only the SHA-256 of its secret is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub token_id: i64,
+    pub user_id: i64,
+    pub secret_sha256: String,
+    pub ability: crate::auth::Ability,
+    pub revoked: bool,
+    pub created_at: i64,
+}
+
+mod token_attr {
+    pub const TOKEN_ID: &str = "token_id";
+    pub const SECRET_SHA256: &str = "secret_sha256";
+    pub const ABILITY: &str = "ability";
+    pub const REVOKED: &str = "revoked";
+}
+
+impl Token {
+    pub fn to_item(&self) -> Item {
+        use token_attr::*;
+        [
+            (keys::PK.to_owned(), s(keys::token_pk(self.token_id))),
+            (keys::SK.to_owned(), s(keys::TOKEN_SK)),
+            (TOKEN_ID.to_owned(), n(self.token_id)),
+            (attr::USER_ID.to_owned(), n(self.user_id)),
+            (SECRET_SHA256.to_owned(), s(&self.secret_sha256)),
+            (ABILITY.to_owned(), s(self.ability.as_str())),
+            (REVOKED.to_owned(), b(self.revoked)),
+            (attr::CREATED_AT.to_owned(), n(self.created_at)),
+        ]
+        .into()
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+        use token_attr::*;
+        Ok(Self {
+            token_id: get_i64(item, TOKEN_ID)?,
+            user_id: get_i64(item, attr::USER_ID)?,
+            secret_sha256: get_str(item, SECRET_SHA256)?.to_owned(),
+            ability: crate::auth::Ability::parse(get_str(item, ABILITY)?)
+                .ok_or_else(|| ItemError::Invalid(ABILITY.to_owned()))?,
+            revoked: get_bool(item, REVOKED)?,
+            created_at: get_i64(item, attr::CREATED_AT)?,
+        })
+    }
+}
+
+pub const REVOKED_ATTR: &str = token_attr::REVOKED;
+
+/// A hold lot: money on hold that one `release_hold` entry will release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lot {
+    pub user_id: i64,
+    pub hold_event_id: String,
+    pub amount: i64,
+    /// Epoch seconds when it matures; `None` for an operator hold.
+    pub release_at: Option<i64>,
+    pub released: bool,
+}
+
+pub mod lot_attr {
+    pub const HOLD_EVENT_ID: &str = "hold_event_id";
+    pub const AMOUNT: &str = "amount";
+    pub const RELEASE_AT: &str = "release_at";
+    pub const RELEASED: &str = "released";
+}
+
+impl Lot {
+    pub fn to_item(&self) -> Item {
+        use lot_attr::*;
+        let mut item: Item = [
+            (keys::PK.to_owned(), s(keys::user_pk(self.user_id))),
+            (keys::SK.to_owned(), s(keys::lot_sk(&self.hold_event_id))),
+            (attr::USER_ID.to_owned(), n(self.user_id)),
+            (HOLD_EVENT_ID.to_owned(), s(&self.hold_event_id)),
+            (AMOUNT.to_owned(), n(self.amount)),
+            (RELEASED.to_owned(), b(self.released)),
+        ]
+        .into();
+        if let Some(at) = self.release_at {
+            item.insert(RELEASE_AT.to_owned(), n(at));
+            if !self.released {
+                item.insert(keys::GSI1_PK.to_owned(), s(keys::due_lot_gsi_pk(self.user_id)));
+                item.insert(
+                    keys::GSI1_SK.to_owned(),
+                    s(keys::due_lot_gsi_sk(at, self.user_id, &self.hold_event_id)),
+                );
+            }
+        }
+        item
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+        use lot_attr::*;
+        Ok(Self {
+            user_id: get_i64(item, attr::USER_ID)?,
+            hold_event_id: get_str(item, HOLD_EVENT_ID)?.to_owned(),
+            amount: get_i64(item, AMOUNT)?,
+            release_at: get_opt_i64(item, RELEASE_AT)?,
+            released: get_bool(item, RELEASED)?,
+        })
+    }
+}
+
+/// The record that makes an event apply at most once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub event_id: String,
+    pub payload_sha256: String,
+    pub user_id: i64,
+    /// The entry the event wrote, if it wrote one.
+    pub entry_id: Option<i64>,
+    pub applied_at: i64,
+}
+
+mod event_attr {
+    pub const EVENT_ID: &str = "event_id";
+    pub const PAYLOAD_SHA256: &str = "payload_sha256";
+    pub const ENTRY_ID: &str = "entry_id";
+    pub const APPLIED_AT: &str = "applied_at";
+}
+
+impl EventRecord {
+    pub fn to_item(&self) -> Item {
+        use event_attr::*;
+        let mut item: Item = [
+            (keys::PK.to_owned(), s(keys::event_pk(&self.event_id))),
+            (keys::SK.to_owned(), s(keys::EVENT_SK)),
+            (EVENT_ID.to_owned(), s(&self.event_id)),
+            (PAYLOAD_SHA256.to_owned(), s(&self.payload_sha256)),
+            (attr::USER_ID.to_owned(), n(self.user_id)),
+            (APPLIED_AT.to_owned(), n(self.applied_at)),
+        ]
+        .into();
+        if let Some(id) = self.entry_id {
+            item.insert(ENTRY_ID.to_owned(), n(id));
+        }
+        item
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+        use event_attr::*;
+        Ok(Self {
+            event_id: get_str(item, EVENT_ID)?.to_owned(),
+            payload_sha256: get_str(item, PAYLOAD_SHA256)?.to_owned(),
+            user_id: get_i64(item, attr::USER_ID)?,
+            entry_id: get_opt_i64(item, ENTRY_ID)?,
+            applied_at: get_i64(item, APPLIED_AT)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> Account {
+        Account {
+            user_id: 42,
+            email: "a@b.c".into(),
+            display_name: "Ann".into(),
+            currency: Currency::Eur,
+            payout_details: Some(r#"{"iban":"X","bic_swift":"Y"}"#.into()),
+            deleted: false,
+            created_at: 1_700_000_000,
+            balance: Balance {
+                available: -5,
+                hold: 2,
+                pending: 3,
+                referral_revenue: 9,
+            },
+            public_count: 7,
+            affiliate_count: 1,
+            version: 11,
+        }
+    }
+
+    #[test]
+    fn account_round_trips() {
+        let a = account();
+        let item = a.to_item();
+        assert_eq!(Account::from_item(&item), Ok(a));
+        assert_eq!(get_str(&item, keys::SK), Ok(keys::ACCOUNT_SK));
+    }
+
+    #[test]
+    fn entry_round_trips() {
+        let e = Entry {
+            id: 5,
+            user_id: 42,
+            entry_type: EntryType::ReleasePending,
+            amount: 100,
+            title: None,
+            created_at: 1,
+            currency: Currency::Usd,
+            event_id: None,
+            product_id: Some(7),
+            payout_id: Some(9),
+            deltas: Deltas {
+                available: 100,
+                hold: 0,
+                pending: -100,
+            },
+        };
+        assert_eq!(Entry::from_item(&e.to_item(keys::hidden_entry_sk(5))), Ok(e));
+    }
+
+    #[test]
+    fn lot_is_in_the_due_index_only_while_unreleased_with_a_time() {
+        let mut lot = Lot {
+            user_id: 3,
+            hold_event_id: "h".into(),
+            amount: 10,
+            release_at: Some(100),
+            released: false,
+        };
+        assert!(lot.to_item().contains_key(keys::GSI1_PK));
+        assert_eq!(Lot::from_item(&lot.to_item()), Ok(lot.clone()));
+        lot.released = true;
+        assert!(!lot.to_item().contains_key(keys::GSI1_PK));
+        lot.release_at = None;
+        lot.released = false;
+        assert!(!lot.to_item().contains_key(keys::GSI1_SK));
+    }
+
+    #[test]
+    fn balance_total_is_checked() {
+        assert_eq!(account().balance.total(), Some(0));
+        let huge = Balance {
+            available: i64::MAX,
+            hold: 1,
+            ..Balance::default()
+        };
+        assert_eq!(huge.total(), None);
+    }
+}
