@@ -86,7 +86,11 @@ pub fn parse_bearer(headers: &HeaderMap) -> Option<(i64, &str)> {
 }
 
 /// Checks the bearer token: one consistent GetItem.
-pub async fn authenticate(ctx: &Ctx, headers: &HeaderMap, needs: Needs) -> Result<Principal, AppError> {
+pub async fn authenticate(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    needs: Needs,
+) -> Result<Principal, AppError> {
     let (token_id, secret) = parse_bearer(headers).ok_or(AppError::Unauthenticated)?;
     let out = ctx
         .db
@@ -119,7 +123,11 @@ pub async fn authenticate(ctx: &Ctx, headers: &HeaderMap, needs: Needs) -> Resul
 
 /// Issues a token for an existing, not deleted user. Returns the token id and the
 /// plain-text token, which is shown once and never stored.
-pub async fn create_token(ctx: &Ctx, user_id: i64, ability: Ability) -> Result<(i64, String), TokenError> {
+pub async fn create_token(
+    ctx: &Ctx,
+    user_id: i64,
+    ability: Ability,
+) -> Result<(i64, String), TokenError> {
     let token_id = ctx.next_id().await?;
     let secret = Alphanumeric.sample_string(&mut rand::rng(), SECRET_LEN);
     let token = Token {
@@ -140,13 +148,19 @@ pub async fn create_token(ctx: &Ctx, user_id: i64, ability: Ability) -> Result<(
     let result = ctx
         .db
         .transact_write_items()
-        .transact_items(aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build())
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(put)
+                .build(),
+        )
         .transact_items(user_alive)
         .send()
         .await;
     match result {
         Ok(_) => Ok((token_id, format!("{token_id}|{secret}"))),
-        Err(err) if crate::db::is_condition_failure(&err, 1) => Err(TokenError::UserNotFound(user_id)),
+        Err(err) if crate::db::is_condition_failure(&err, 1) => {
+            Err(TokenError::UserNotFound(user_id))
+        }
         Err(err) => Err(TokenError::App(err.into())),
     }
 }
@@ -202,17 +216,37 @@ mod tests {
 
     #[test]
     fn parses_sanctum_bearer_tokens() {
-        assert_eq!(parse_bearer(&headers(&["Bearer 12|abc"])), Some((12, "abc")));
-        assert_eq!(parse_bearer(&headers(&["bearer 12|abc"])), Some((12, "abc")));
-        assert_eq!(parse_bearer(&headers(&["BEARER  12|a|b "])), Some((12, "a|b")));
+        assert_eq!(
+            parse_bearer(&headers(&["Bearer 12|abc"])),
+            Some((12, "abc"))
+        );
+        assert_eq!(
+            parse_bearer(&headers(&["bearer 12|abc"])),
+            Some((12, "abc"))
+        );
+        assert_eq!(
+            parse_bearer(&headers(&["BEARER  12|a|b "])),
+            Some((12, "a|b"))
+        );
     }
 
     #[test]
     fn refuses_malformed_headers() {
         for bad in [
-            "", "Bearer", "Bearer ", "Basic 12|abc", "Bearer 12", "Bearer |abc", "Bearer 12|",
-            "Bearer -1|abc", "Bearer +1|abc", "Bearer 0|abc", "Bearer 9007199254740992|abc",
-            "Bearer 99999999999999999999|abc", "Bearer x|abc", "Token 1|a",
+            "",
+            "Bearer",
+            "Bearer ",
+            "Basic 12|abc",
+            "Bearer 12",
+            "Bearer |abc",
+            "Bearer 12|",
+            "Bearer -1|abc",
+            "Bearer +1|abc",
+            "Bearer 0|abc",
+            "Bearer 9007199254740992|abc",
+            "Bearer 99999999999999999999|abc",
+            "Bearer x|abc",
+            "Token 1|a",
         ] {
             assert_eq!(parse_bearer(&headers(&[bad])), None, "{bad:?}");
         }

@@ -122,8 +122,14 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        assert_eq!(from(&[("HOLD_SECONDS", "-1")]).unwrap_err().name, "HOLD_SECONDS");
-        assert_eq!(from(&[("MIN_CASHOUT_EUR", "0")]).unwrap_err().name, "MIN_CASHOUT_EUR");
+        assert_eq!(
+            from(&[("HOLD_SECONDS", "-1")]).unwrap_err().name,
+            "HOLD_SECONDS"
+        );
+        assert_eq!(
+            from(&[("MIN_CASHOUT_EUR", "0")]).unwrap_err().name,
+            "MIN_CASHOUT_EUR"
+        );
         assert!(from(&[("MIN_CASHOUT_USD", "1.5")]).is_err());
     }
 }

@@ -118,7 +118,9 @@ mod tests {
 
     #[test]
     fn unencodable_header_is_dropped_not_fatal() {
-        let resp = ApiResponse::ok(1).with_header("X-Bad", "a\nb").into_response();
+        let resp = ApiResponse::ok(1)
+            .with_header("X-Bad", "a\nb")
+            .into_response();
         assert_eq!(resp.status(), 200);
         assert!(resp.headers().get("x-bad").is_none());
     }

@@ -75,7 +75,9 @@ impl AppError {
         match self {
             AppError::Unauthenticated => "Unauthenticated.".into(),
             AppError::Forbidden => "Forbidden".into(),
-            AppError::ChildCannotAggregate => "Child accounts cannot aggregate other accounts.".into(),
+            AppError::ChildCannotAggregate => {
+                "Child accounts cannot aggregate other accounts.".into()
+            }
             AppError::NoAvailableFunds => "No available funds".into(),
             AppError::PayoutDetailsMissing => "Payout details are missing.".into(),
             AppError::BelowMinimum {
@@ -166,7 +168,11 @@ mod tests {
                 "Child accounts cannot aggregate other accounts.",
             ),
             (AppError::NoAvailableFunds, 422, "No available funds"),
-            (AppError::PayoutDetailsMissing, 422, "Payout details are missing."),
+            (
+                AppError::PayoutDetailsMissing,
+                422,
+                "Payout details are missing.",
+            ),
             (
                 AppError::BelowMinimum {
                     minimum: 1000,
@@ -175,14 +181,26 @@ mod tests {
                 422,
                 "The minimum cashout amount is 10.00 USD.",
             ),
-            (AppError::BadPage, 422, "The page must be an integer of at least 1."),
+            (
+                AppError::BadPage,
+                422,
+                "The page must be an integer of at least 1.",
+            ),
             (
                 AppError::BadLimit,
                 422,
                 "The limit must be an integer between 1 and 100.",
             ),
-            (AppError::InvalidJson, 400, "The request body must be valid JSON."),
-            (AppError::NotAnObject, 422, "The request body must be a JSON object."),
+            (
+                AppError::InvalidJson,
+                400,
+                "The request body must be valid JSON.",
+            ),
+            (
+                AppError::NotAnObject,
+                422,
+                "The request body must be a JSON object.",
+            ),
             (
                 AppError::BadAdditionalTokens,
                 422,
@@ -198,7 +216,11 @@ mod tests {
                 409,
                 "A request with this Idempotency-Key is still in progress.",
             ),
-            (AppError::Throttled("slow".into()), 503, "Service Unavailable"),
+            (
+                AppError::Throttled("slow".into()),
+                503,
+                "Service Unavailable",
+            ),
             (AppError::internal("secret detail"), 500, "Server Error"),
         ];
         for (err, status, message) in cases {
@@ -209,7 +231,9 @@ mod tests {
 
     #[test]
     fn throttling_codes_are_recognised() {
-        assert!(is_throttling_code(Some("ProvisionedThroughputExceededException")));
+        assert!(is_throttling_code(Some(
+            "ProvisionedThroughputExceededException"
+        )));
         assert!(is_throttling_code(Some("ThrottlingException")));
         assert!(!is_throttling_code(Some("ConditionalCheckFailedException")));
         assert!(!is_throttling_code(None));

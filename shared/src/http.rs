@@ -11,7 +11,9 @@ pub struct RepeatedParam;
 /// The one value of a query parameter, if given.
 pub fn single_query_param(req: &Request, name: &str) -> Result<Option<String>, RepeatedParam> {
     let params = req.query_string_parameters_ref();
-    let values: Vec<&str> = params.map(|p| p.all(name).unwrap_or_default()).unwrap_or_default();
+    let values: Vec<&str> = params
+        .map(|p| p.all(name).unwrap_or_default())
+        .unwrap_or_default();
     match values.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some((*one).to_owned())),

@@ -30,7 +30,10 @@ fn digits(value: Option<&str>) -> Result<Option<i64>, ()> {
 }
 
 /// Validates `page` then `limit` (page first when both are bad).
-pub fn parse_page_request(page: Option<&str>, limit: Option<&str>) -> Result<PageRequest, AppError> {
+pub fn parse_page_request(
+    page: Option<&str>,
+    limit: Option<&str>,
+) -> Result<PageRequest, AppError> {
     let page = match digits(page) {
         Ok(None) => 1,
         Ok(Some(p)) if p >= 1 => p,
@@ -117,11 +120,23 @@ mod tests {
     #[test]
     fn defaults_and_valid_values() {
         assert_eq!(parse(None, None), Ok(PageRequest { page: 1, limit: 10 }));
-        assert_eq!(parse(Some(""), Some("")), Ok(PageRequest { page: 1, limit: 10 }));
-        assert_eq!(parse(Some("007"), Some("0100")), Ok(PageRequest { page: 7, limit: 100 }));
+        assert_eq!(
+            parse(Some(""), Some("")),
+            Ok(PageRequest { page: 1, limit: 10 })
+        );
+        assert_eq!(
+            parse(Some("007"), Some("0100")),
+            Ok(PageRequest {
+                page: 7,
+                limit: 100
+            })
+        );
         assert_eq!(
             parse(Some("9223372036854775807"), Some("1")),
-            Ok(PageRequest { page: i64::MAX, limit: 1 })
+            Ok(PageRequest {
+                page: i64::MAX,
+                limit: 1
+            })
         );
         assert_eq!(
             parse(Some("0009223372036854775807"), None).map(|r| r.page),
@@ -133,7 +148,17 @@ mod tests {
     fn bad_values_get_the_exact_messages() {
         let page = "The page must be an integer of at least 1.";
         let limit = "The limit must be an integer between 1 and 100.";
-        for bad in ["0", "-1", "+1", "1.0", "1e3", "abc", " 1", "9223372036854775808", "١"] {
+        for bad in [
+            "0",
+            "-1",
+            "+1",
+            "1.0",
+            "1e3",
+            "abc",
+            " 1",
+            "9223372036854775808",
+            "١",
+        ] {
             assert_eq!(parse(Some(bad), None), Err(page.to_owned()), "{bad}");
         }
         for bad in ["0", "101", "-5", "ten", "99999999999999999999"] {
@@ -160,6 +185,9 @@ mod tests {
         let past = Paginated::<u8>::new(PageRequest { page: 9, limit: 10 }, 57, vec![]);
         assert_eq!((past.last_page, past.from, past.to), (6, None, None));
         let empty = Paginated::<u8>::new(PageRequest { page: 1, limit: 10 }, 0, vec![]);
-        assert_eq!((empty.last_page, empty.from, empty.to, empty.total), (1, None, None, 0));
+        assert_eq!(
+            (empty.last_page, empty.from, empty.to, empty.total),
+            (1, None, None, 0)
+        );
     }
 }

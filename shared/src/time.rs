@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn parses_offsets_into_utc() {
         assert_eq!(parse_rfc3339("2026-04-20T10:15:00Z"), Some(1_776_680_100));
-        assert_eq!(parse_rfc3339("2026-04-20T12:15:00+02:00"), Some(1_776_680_100));
+        assert_eq!(
+            parse_rfc3339("2026-04-20T12:15:00+02:00"),
+            Some(1_776_680_100)
+        );
         assert_eq!(parse_rfc3339("2026-04-20 10:15:00"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
     }

@@ -41,9 +41,9 @@ pub fn validate_email(email: &str) -> Result<String, UserError> {
     let email = email.trim();
     let ok = email.len() <= MAX_EMAIL_LEN
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
     if ok {
         Ok(email.to_owned())
     } else {
@@ -53,7 +53,10 @@ pub fn validate_email(email: &str) -> Result<String, UserError> {
 
 pub fn validate_display_name(name: &str) -> Result<String, UserError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
+    if name.is_empty()
+        || name.chars().count() > MAX_DISPLAY_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
         Err(invalid(format!(
             "the display name must be 1 to {MAX_DISPLAY_NAME_CHARS} characters"
         )))
@@ -140,7 +143,10 @@ pub async fn create_user(ctx: &Ctx, new: NewUser<'_>) -> Result<i64, UserError> 
 }
 
 /// A transaction item that holds only while the user exists and is not deleted.
-pub fn account_alive_check(ctx: &Ctx, user_id: i64) -> Result<TransactWriteItem, aws_sdk_dynamodb::error::BuildError> {
+pub fn account_alive_check(
+    ctx: &Ctx,
+    user_id: i64,
+) -> Result<TransactWriteItem, aws_sdk_dynamodb::error::BuildError> {
     let check = ConditionCheck::builder()
         .table_name(ctx.table())
         .key(keys::PK, s(keys::user_pk(user_id)))
@@ -240,11 +246,26 @@ mod tests {
             r#"{"account_number":"123","routing_number":"021"}"#
         );
         assert!(validate_payout_details(Currency::Eur, &usd).is_err());
-        assert!(validate_payout_details(Currency::Eur, &json!({"iban": "DE1", "bic_swift": "B"})).is_ok());
-        assert!(validate_payout_details(Currency::Gbp, &json!({"account_number": "1", "sort_code": "20-00-00"})).is_ok());
+        assert!(
+            validate_payout_details(Currency::Eur, &json!({"iban": "DE1", "bic_swift": "B"}))
+                .is_ok()
+        );
+        assert!(validate_payout_details(
+            Currency::Gbp,
+            &json!({"account_number": "1", "sort_code": "20-00-00"})
+        )
+        .is_ok());
         assert!(validate_payout_details(Currency::Gbp, &json!({"account_number": "1"})).is_err());
-        assert!(validate_payout_details(Currency::Gbp, &json!({"account_number": "1", "sort_code": ""})).is_err());
-        assert!(validate_payout_details(Currency::Gbp, &json!({"account_number": 1, "sort_code": "x"})).is_err());
+        assert!(validate_payout_details(
+            Currency::Gbp,
+            &json!({"account_number": "1", "sort_code": ""})
+        )
+        .is_err());
+        assert!(validate_payout_details(
+            Currency::Gbp,
+            &json!({"account_number": 1, "sort_code": "x"})
+        )
+        .is_err());
         assert!(validate_payout_details(Currency::Usd, &json!("123")).is_err());
     }
 

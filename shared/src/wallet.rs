@@ -102,14 +102,20 @@ impl List {
     }
 }
 
-pub async fn read_wallet(ctx: &Ctx, user_id: i64, page: PageRequest) -> Result<WalletView, AppError> {
+pub async fn read_wallet(
+    ctx: &Ctx,
+    user_id: i64,
+    page: PageRequest,
+) -> Result<WalletView, AppError> {
     let (account, transactions) = read_list_page(ctx, user_id, List::Public, page).await?;
     let b = account.balance;
     Ok(WalletView {
         available: b.available,
         hold: b.hold,
         pending: b.pending,
-        total: b.total().ok_or_else(|| AppError::internal("wallet total overflows"))?,
+        total: b
+            .total()
+            .ok_or_else(|| AppError::internal("wallet total overflows"))?,
         referral_revenue: b.referral_revenue,
         cashout_available: b.available > 0,
         currency_id: account.currency.id(),
@@ -119,7 +125,11 @@ pub async fn read_wallet(ctx: &Ctx, user_id: i64, page: PageRequest) -> Result<W
     })
 }
 
-pub async fn read_affiliate(ctx: &Ctx, user_id: i64, page: PageRequest) -> Result<AffiliateView, AppError> {
+pub async fn read_affiliate(
+    ctx: &Ctx,
+    user_id: i64,
+    page: PageRequest,
+) -> Result<AffiliateView, AppError> {
     let (account, transactions) = read_list_page(ctx, user_id, List::Affiliate, page).await?;
     Ok(AffiliateView {
         referral_revenue: account.balance.referral_revenue,
@@ -144,11 +154,12 @@ pub async fn read_list_page(
             List::Affiliate => (keys::AFFILIATE_LIST_FLOOR, keys::ACCOUNT_SK, false),
         };
         let mut items = query_range(ctx, user_id, low, high, ascending, page.limit + 1).await?;
-        let account_item = if items.first().and_then(|i| i.get(keys::SK)) == Some(&s(keys::ACCOUNT_SK)) {
-            items.remove(0)
-        } else {
-            return Err(AppError::Unauthenticated);
-        };
+        let account_item =
+            if items.first().and_then(|i| i.get(keys::SK)) == Some(&s(keys::ACCOUNT_SK)) {
+                items.remove(0)
+            } else {
+                return Err(AppError::Unauthenticated);
+            };
         let account = live_account(Account::from_item(&account_item).map_err(AppError::internal)?)?;
         (account, items)
     } else {
@@ -236,16 +247,25 @@ mod tests {
 
     #[test]
     fn blockers_in_spec_order() {
-        assert_eq!(cashout_blockers(&account(500, true), 100), Vec::<&str>::new());
+        assert_eq!(
+            cashout_blockers(&account(500, true), 100),
+            Vec::<&str>::new()
+        );
         assert_eq!(
             cashout_blockers(&account(0, false), 100),
             vec!["no_available_funds", "payout_details_missing"]
         );
-        assert_eq!(cashout_blockers(&account(-5, true), 1), vec!["no_available_funds"]);
+        assert_eq!(
+            cashout_blockers(&account(-5, true), 1),
+            vec!["no_available_funds"]
+        );
         assert_eq!(
             cashout_blockers(&account(50, false), 100),
             vec!["payout_details_missing", "below_minimum"]
         );
-        assert_eq!(cashout_blockers(&account(100, true), 100), Vec::<&str>::new());
+        assert_eq!(
+            cashout_blockers(&account(100, true), 100),
+            Vec::<&str>::new()
+        );
     }
 }

@@ -127,7 +127,10 @@ mod tests {
         assert_eq!(email_pk(" Ann@Example.COM "), "EMAIL#ann@example.com");
         assert_eq!(lot_sk("h_1"), "LOT#h_1");
         assert_eq!(due_lot_gsi_pk(42), "DUE#2");
-        assert_eq!(due_lot_gsi_sk(1_700_000_000, 42, "h_1"), "001700000000#42#h_1");
+        assert_eq!(
+            due_lot_gsi_sk(1_700_000_000, 42, "h_1"),
+            "001700000000#42#h_1"
+        );
     }
 
     #[test]

@@ -72,7 +72,10 @@ impl Account {
             (EMAIL.to_owned(), s(&self.email)),
             (DISPLAY_NAME.to_owned(), s(&self.display_name)),
             (CURRENCY_ID.to_owned(), n(self.currency.id())),
-            (PAYOUT_DETAILS.to_owned(), opt_s(self.payout_details.as_deref())),
+            (
+                PAYOUT_DETAILS.to_owned(),
+                opt_s(self.payout_details.as_deref()),
+            ),
             (DELETED.to_owned(), b(self.deleted)),
             (CREATED_AT.to_owned(), n(self.created_at)),
             (PUBLIC_COUNT.to_owned(), n(self.public_count)),
@@ -308,7 +311,10 @@ impl Lot {
         if let Some(at) = self.release_at {
             item.insert(RELEASE_AT.to_owned(), n(at));
             if !self.released {
-                item.insert(keys::GSI1_PK.to_owned(), s(keys::due_lot_gsi_pk(self.user_id)));
+                item.insert(
+                    keys::GSI1_PK.to_owned(),
+                    s(keys::due_lot_gsi_pk(self.user_id)),
+                );
                 item.insert(
                     keys::GSI1_SK.to_owned(),
                     s(keys::due_lot_gsi_sk(at, self.user_id, &self.hold_event_id)),
@@ -430,7 +436,10 @@ mod tests {
                 pending: -100,
             },
         };
-        assert_eq!(Entry::from_item(&e.to_item(keys::hidden_entry_sk(5))), Ok(e));
+        assert_eq!(
+            Entry::from_item(&e.to_item(keys::hidden_entry_sk(5))),
+            Ok(e)
+        );
     }
 
     #[test]

@@ -67,7 +67,11 @@ pub async fn read_account(ctx: &Ctx, user_id: i64) -> Result<Option<Account>, Ap
         .transpose()
 }
 
-pub async fn read_lot(ctx: &Ctx, user_id: i64, hold_event_id: &str) -> Result<Option<Lot>, AppError> {
+pub async fn read_lot(
+    ctx: &Ctx,
+    user_id: i64,
+    hold_event_id: &str,
+) -> Result<Option<Lot>, AppError> {
     let out = ctx
         .db
         .get_item()
@@ -131,7 +135,10 @@ pub async fn commit<T: Clone>(
         put_new(ctx, entry.to_item(entry_sk))?,
     ];
     if affiliate {
-        items.push(put_new(ctx, entry.to_item(keys::affiliate_entry_sk(after.affiliate_count)))?);
+        items.push(put_new(
+            ctx,
+            entry.to_item(keys::affiliate_entry_sk(after.affiliate_count)),
+        )?);
     }
     let fixed = items.len();
     let tags: Vec<T> = extras.iter().map(|(tag, _)| tag.clone()).collect();
@@ -179,7 +186,11 @@ pub async fn commit<T: Clone>(
 
 /// Sets the buckets and counters of `after`, if the account is still at the
 /// version of `before` and not deleted.
-fn account_update(ctx: &Ctx, before: &Account, after: &Account) -> Result<TransactWriteItem, AppError> {
+fn account_update(
+    ctx: &Ctx,
+    before: &Account,
+    after: &Account,
+) -> Result<TransactWriteItem, AppError> {
     let update = Update::builder()
         .table_name(ctx.table())
         .key(keys::PK, s(keys::user_pk(before.user_id)))
@@ -220,7 +231,11 @@ pub fn put_new(ctx: &Ctx, item: Item) -> Result<TransactWriteItem, AppError> {
 }
 
 /// Marks a lot released and takes it out of the due index, if not released yet.
-fn lot_release(ctx: &Ctx, user_id: i64, hold_event_id: &str) -> Result<TransactWriteItem, AppError> {
+fn lot_release(
+    ctx: &Ctx,
+    user_id: i64,
+    hold_event_id: &str,
+) -> Result<TransactWriteItem, AppError> {
     let update = Update::builder()
         .table_name(ctx.table())
         .key(keys::PK, s(keys::user_pk(user_id)))
@@ -352,9 +367,8 @@ pub async fn apply_event(ctx: &Ctx, event: &Event) -> Result<EventStatus, EventE
         extras.extend(lot_item);
         match commit(ctx, &account, &movement, entry_id, attempt, extras).await {
             Ok(_) => return Ok(EventStatus::Applied),
-            Err(CommitError::Conflict) | Err(CommitError::ExtraConditionFailed(EventItem::NewLot)) => {
-                backoff(attempt).await
-            }
+            Err(CommitError::Conflict)
+            | Err(CommitError::ExtraConditionFailed(EventItem::NewLot)) => backoff(attempt).await,
             Err(CommitError::ExtraConditionFailed(EventItem::Record)) => {
                 if let Some(status) = check_replay(ctx, event).await? {
                     return Ok(status);
@@ -412,16 +426,17 @@ async fn plan(
     event: &Event,
     now: i64,
 ) -> Result<(Movement, Option<(EventItem, TransactWriteItem)>), EventError> {
-    let movement = |entry_type, amount, held, title: &Option<String>, at: &Option<i64>, product_id| Movement {
-        entry_type,
-        amount,
-        held,
-        title: title.clone(),
-        created_at: at.unwrap_or(now),
-        event_id: Some(event.event_id.clone()),
-        product_id,
-        payout_id: None,
-    };
+    let movement =
+        |entry_type, amount, held, title: &Option<String>, at: &Option<i64>, product_id| Movement {
+            entry_type,
+            amount,
+            held,
+            title: title.clone(),
+            created_at: at.unwrap_or(now),
+            event_id: Some(event.event_id.clone()),
+            product_id,
+            payout_id: None,
+        };
     let new_lot = |amount, release_at| -> Result<_, AppError> {
         let lot = Lot {
             user_id: event.user_id,
@@ -454,20 +469,33 @@ async fn plan(
             } else {
                 None
             };
-            (movement(entry_type, *amount, held, title, occurred_at, *product_id), lot)
+            (
+                movement(entry_type, *amount, held, title, occurred_at, *product_id),
+                lot,
+            )
         }
         EventBody::Fee {
             amount,
             title,
             occurred_at,
-        } => (movement(EntryType::Fee, *amount, false, title, occurred_at, None), None),
+        } => (
+            movement(EntryType::Fee, *amount, false, title, occurred_at, None),
+            None,
+        ),
         EventBody::Refund {
             amount,
             title,
             product_id,
             occurred_at,
         } => (
-            movement(EntryType::Refund, *amount, false, title, occurred_at, *product_id),
+            movement(
+                EntryType::Refund,
+                *amount,
+                false,
+                title,
+                occurred_at,
+                *product_id,
+            ),
             None,
         ),
         EventBody::Hold {
@@ -497,7 +525,14 @@ async fn plan(
                 )));
             }
             (
-                movement(EntryType::ReleaseHold, lot.amount, false, title, occurred_at, None),
+                movement(
+                    EntryType::ReleaseHold,
+                    lot.amount,
+                    false,
+                    title,
+                    occurred_at,
+                    None,
+                ),
                 Some((
                     EventItem::ReleasedLot,
                     lot_release(ctx, event.user_id, hold_event_id)?,

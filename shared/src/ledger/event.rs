@@ -95,11 +95,13 @@ pub fn parse_event(value: &Value) -> Result<Event, InvalidEvent> {
         .keys()
         .find(|k| !COMMON.contains(&k.as_str()) && !extra.contains(&k.as_str()))
     {
-        return Err(invalid(format!("unknown field {unknown:?} for kind {kind:?}")));
+        return Err(invalid(format!(
+            "unknown field {unknown:?} for kind {kind:?}"
+        )));
     }
     let event_id = identifier(obj, "event_id")?;
-    let user_id = integer(obj, "user_id", 1, MAX_ID)?
-        .ok_or_else(|| invalid("user_id is required"))?;
+    let user_id =
+        integer(obj, "user_id", 1, MAX_ID)?.ok_or_else(|| invalid("user_id is required"))?;
     let title = title(obj)?;
     let occurred_at = match obj.get("occurred_at") {
         None | Some(Value::Null) => None,
@@ -109,10 +111,8 @@ pub fn parse_event(value: &Value) -> Result<Event, InvalidEvent> {
         ),
         Some(_) => return Err(invalid("occurred_at must be an RFC 3339 time")),
     };
-    let amount = || {
-        integer(obj, "amount", 1, MAX_AMOUNT)?
-            .ok_or_else(|| invalid("amount is required"))
-    };
+    let amount =
+        || integer(obj, "amount", 1, MAX_AMOUNT)?.ok_or_else(|| invalid("amount is required"));
     let product_id = || integer(obj, "product_id", 1, MAX_ID);
     let body = match kind {
         "product_earning" | "affiliate_earning" => EventBody::Earning {
@@ -170,12 +170,19 @@ fn identifier(obj: &Map<String, Value>, name: &str) -> Result<String, InvalidEve
 }
 
 /// An optional integer in `min..=max` (JSON integers only, no strings or fractions).
-fn integer(obj: &Map<String, Value>, name: &str, min: i64, max: i64) -> Result<Option<i64>, InvalidEvent> {
+fn integer(
+    obj: &Map<String, Value>,
+    name: &str,
+    min: i64,
+    max: i64,
+) -> Result<Option<i64>, InvalidEvent> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_i64() {
             Some(i) if (min..=max).contains(&i) => Ok(Some(i)),
-            _ => Err(invalid(format!("{name} must be an integer from {min} to {max}"))),
+            _ => Err(invalid(format!(
+                "{name} must be an integer from {min} to {max}"
+            ))),
         },
     }
 }
@@ -292,8 +299,14 @@ mod tests {
     #[test]
     fn refuses_bad_events_with_clear_messages() {
         assert_eq!(err(json!([1])), "an event must be a JSON object");
-        assert_eq!(err(json!({"event_id":"x"})), "kind is required and must be a string");
-        assert_eq!(err(json!({"kind":"gift","event_id":"x","user_id":1})), "unknown kind \"gift\"");
+        assert_eq!(
+            err(json!({"event_id":"x"})),
+            "kind is required and must be a string"
+        );
+        assert_eq!(
+            err(json!({"kind":"gift","event_id":"x","user_id":1})),
+            "unknown kind \"gift\""
+        );
         assert_eq!(
             err(json!({"kind":"fee","event_id":"x","user_id":1,"amount":5,"hold_second":1})),
             "unknown field \"hold_second\" for kind \"fee\""
@@ -302,31 +315,69 @@ mod tests {
             err(json!({"kind":"fee","event_id":"x","user_id":1,"amount":0})),
             "amount must be an integer from 1 to 1000000000000"
         );
-        for amount in [json!(1_000_000_000_001_i64), json!(-5), json!(1.5), json!("5")] {
-            assert!(err(json!({"kind":"fee","event_id":"x","user_id":1,"amount":amount})).starts_with("amount must be"));
+        for amount in [
+            json!(1_000_000_000_001_i64),
+            json!(-5),
+            json!(1.5),
+            json!("5"),
+        ] {
+            assert!(
+                err(json!({"kind":"fee","event_id":"x","user_id":1,"amount":amount}))
+                    .starts_with("amount must be")
+            );
         }
-        assert_eq!(err(json!({"kind":"fee","event_id":"x","user_id":1})), "amount is required");
-        assert!(err(json!({"kind":"fee","event_id":"","user_id":1,"amount":1})).starts_with("event_id is required"));
-        assert!(err(json!({"kind":"fee","event_id":"a\nb","user_id":1,"amount":1})).starts_with("event_id is required"));
-        assert!(err(json!({"kind":"fee","event_id":"x".repeat(256),"user_id":1,"amount":1})).starts_with("event_id is required"));
-        assert_eq!(err(json!({"kind":"fee","event_id":"x","amount":1})), "user_id is required");
-        assert!(err(json!({"kind":"fee","event_id":"x","user_id":9_007_199_254_740_992_i64,"amount":1})).starts_with("user_id must be"));
-        assert!(err(json!({"kind":"fee","event_id":"x","user_id":1,"amount":1,"title":5})).starts_with("title must be"));
-        assert!(err(json!({"kind":"fee","event_id":"x","user_id":1,"amount":1,"title":"é".repeat(256)})).starts_with("title must be"));
+        assert_eq!(
+            err(json!({"kind":"fee","event_id":"x","user_id":1})),
+            "amount is required"
+        );
+        assert!(
+            err(json!({"kind":"fee","event_id":"","user_id":1,"amount":1}))
+                .starts_with("event_id is required")
+        );
+        assert!(
+            err(json!({"kind":"fee","event_id":"a\nb","user_id":1,"amount":1}))
+                .starts_with("event_id is required")
+        );
+        assert!(
+            err(json!({"kind":"fee","event_id":"x".repeat(256),"user_id":1,"amount":1}))
+                .starts_with("event_id is required")
+        );
+        assert_eq!(
+            err(json!({"kind":"fee","event_id":"x","amount":1})),
+            "user_id is required"
+        );
+        assert!(err(
+            json!({"kind":"fee","event_id":"x","user_id":9_007_199_254_740_992_i64,"amount":1})
+        )
+        .starts_with("user_id must be"));
+        assert!(
+            err(json!({"kind":"fee","event_id":"x","user_id":1,"amount":1,"title":5}))
+                .starts_with("title must be")
+        );
+        assert!(err(
+            json!({"kind":"fee","event_id":"x","user_id":1,"amount":1,"title":"é".repeat(256)})
+        )
+        .starts_with("title must be"));
         assert_eq!(
             err(json!({"kind":"fee","event_id":"x","user_id":1,"amount":1,"occurred_at":"now"})),
             "occurred_at must be an RFC 3339 time"
         );
         assert!(err(json!({"kind":"product_earning","event_id":"x","user_id":1,"amount":1,"hold_seconds":-1})).starts_with("hold_seconds must be"));
-        assert!(err(json!({"kind":"release_hold","event_id":"x","user_id":1})).starts_with("hold_event_id is required"));
+        assert!(
+            err(json!({"kind":"release_hold","event_id":"x","user_id":1}))
+                .starts_with("hold_event_id is required")
+        );
     }
 
     #[test]
     fn payload_hash_ignores_key_order_and_spacing() {
-        let a: Value = serde_json::from_str(r#"{"a":1,"b":{"y":2,"x":[1,{"q":1,"p":2}]}}"#).unwrap();
-        let b: Value = serde_json::from_str(r#"{ "b": {"x": [1, {"p":2,"q":1}], "y": 2}, "a": 1 }"#).unwrap();
+        let a: Value =
+            serde_json::from_str(r#"{"a":1,"b":{"y":2,"x":[1,{"q":1,"p":2}]}}"#).unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{ "b": {"x": [1, {"p":2,"q":1}], "y": 2}, "a": 1 }"#).unwrap();
         assert_eq!(payload_sha256(&a), payload_sha256(&b));
-        let c: Value = serde_json::from_str(r#"{"a":2,"b":{"y":2,"x":[1,{"q":1,"p":2}]}}"#).unwrap();
+        let c: Value =
+            serde_json::from_str(r#"{"a":2,"b":{"y":2,"x":[1,{"q":1,"p":2}]}}"#).unwrap();
         assert_ne!(payload_sha256(&a), payload_sha256(&c));
     }
 
@@ -337,7 +388,11 @@ mod tests {
         assert_eq!(split_events(r#"[{"a":1},{"a":2}]"#).unwrap().len(), 2);
         assert_eq!(split_events("{\"a\":1}\n\n{\"a\":2}\n").unwrap().len(), 2);
         assert_eq!(
-            split_events("{\"a\":1}\n{oops").unwrap_err().0.split(':').next(),
+            split_events("{\"a\":1}\n{oops")
+                .unwrap_err()
+                .0
+                .split(':')
+                .next(),
             Some("line 2")
         );
     }

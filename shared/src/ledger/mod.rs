@@ -146,7 +146,10 @@ pub fn next_balance(
             .available
             .checked_add(d.available)
             .ok_or(BalanceError::Overflow)?,
-        hold: balance.hold.checked_add(d.hold).ok_or(BalanceError::Overflow)?,
+        hold: balance
+            .hold
+            .checked_add(d.hold)
+            .ok_or(BalanceError::Overflow)?,
         pending: balance
             .pending
             .checked_add(d.pending)
@@ -215,10 +218,7 @@ mod tests {
         assert_eq!(EntryType::Withdrawal.direction(), Direction::Debit);
         assert_eq!(EntryType::Pending.direction(), Direction::Transfer);
         assert!(!EntryType::ReleasePending.is_public());
-        assert_eq!(
-            EntryType::ALL.iter().filter(|t| t.is_public()).count(),
-            8
-        );
+        assert_eq!(EntryType::ALL.iter().filter(|t| t.is_public()).count(), 8);
         for t in EntryType::ALL {
             assert_eq!(EntryType::parse(t.as_str()), Some(t));
         }
