@@ -1,1 +1,225 @@
-fn main() {}
+//! `walletctl`: the operator CLI (SPEC section 7). Every command prints JSON on
+//! stdout; an error prints a message on stderr and exits non-zero.
+//! Configuration comes from the same environment as the Lambdas.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+use shared::auth::{create_token, revoke_token, Ability};
+use shared::currency::Currency;
+use shared::ledger::apply::{apply_event_value, EventStatus};
+use shared::ledger::event::split_events;
+use shared::users::{create_user, delete_user, set_payout_details, NewUser};
+use shared::Ctx;
+use std::io::Read;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "walletctl",
+    version,
+    about = "Operator CLI for the creator wallet"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The DynamoDB table.
+    Table {
+        #[command(subcommand)]
+        command: TableCommand,
+    },
+    /// Creators.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Apply events (one object, an array, or JSON lines) from FILE or stdin (`-`).
+    Event {
+        /// A file of events; `-` or nothing reads stdin.
+        file: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TableCommand {
+    /// Create the table and its index (idempotent).
+    Create,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a creator with an empty wallet and a session token.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        display_name: String,
+        /// USD, EUR or GBP.
+        #[arg(long)]
+        currency: String,
+        /// A JSON object with the currency's payout fields.
+        #[arg(long)]
+        payout_details: Option<String>,
+    },
+    /// Set (replace) a creator's payout details.
+    PayoutDetails {
+        #[arg(long)]
+        user: i64,
+        #[arg(long)]
+        json: String,
+    },
+    /// Delete a creator: its tokens stop working, its ledger is kept.
+    Delete {
+        #[arg(long)]
+        user: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token: a creator session (`*`) or an API key (`transactions.read`).
+    Create {
+        #[arg(long)]
+        user: i64,
+        #[arg(long, default_value = "*")]
+        ability: String,
+    },
+    /// Revoke a token.
+    Revoke {
+        #[arg(long)]
+        token_id: i64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok((output, code)) => {
+            println!("{output}");
+            code
+        }
+        Err(err) => {
+            eprintln!("walletctl: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(String, ExitCode)> {
+    let ctx = Ctx::from_env()
+        .await
+        .map_err(|e| anyhow!(shared::error::cause_chain(&e)))?;
+    let ok = |value: Value| Ok((pretty(&value), ExitCode::SUCCESS));
+    match command {
+        Command::Table {
+            command: TableCommand::Create,
+        } => {
+            let created = shared::db::table::create_table(&ctx.db, ctx.table())
+                .await
+                .map_err(app)?;
+            ok(json!({"table": ctx.table(), "created": created}))
+        }
+        Command::User { command } => match command {
+            UserCommand::Create {
+                email,
+                display_name,
+                currency,
+                payout_details,
+            } => {
+                let currency = parse_currency(&currency)?;
+                let details = payout_details.as_deref().map(parse_json).transpose()?;
+                let user_id = create_user(
+                    &ctx,
+                    NewUser {
+                        email: &email,
+                        display_name: &display_name,
+                        currency,
+                        payout_details: details.as_ref(),
+                    },
+                )
+                .await?;
+                let (_, token) = create_token(&ctx, user_id, Ability::All).await?;
+                ok(json!({"user_id": user_id, "token": token}))
+            }
+            UserCommand::PayoutDetails { user, json } => {
+                let details = parse_json(&json)?;
+                set_payout_details(&ctx, user, &details).await?;
+                ok(json!({"user_id": user, "payout_details": "updated"}))
+            }
+            UserCommand::Delete { user } => {
+                delete_user(&ctx, user).await?;
+                ok(json!({"user_id": user, "deleted": true}))
+            }
+        },
+        Command::Token { command } => match command {
+            TokenCommand::Create { user, ability } => {
+                let ability = Ability::parse(&ability)
+                    .ok_or_else(|| anyhow!("--ability must be `*` or `transactions.read`"))?;
+                let (token_id, token) = create_token(&ctx, user, ability).await?;
+                ok(json!({"token_id": token_id, "token": token}))
+            }
+            TokenCommand::Revoke { token_id } => {
+                revoke_token(&ctx, token_id).await?;
+                ok(json!({"token_id": token_id, "revoked": true}))
+            }
+        },
+        Command::Event { file } => {
+            let input = read_input(file.as_deref())?;
+            let events = split_events(&input).map_err(|e| anyhow!(e.0))?;
+            if events.is_empty() {
+                bail!("no events in the input");
+            }
+            let mut results = Vec::with_capacity(events.len());
+            for event in &events {
+                results.push(apply_event_value(&ctx, event).await);
+            }
+            let any_rejected = results.iter().any(|r| r.status == EventStatus::Rejected);
+            let code = if any_rejected {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+            Ok((pretty(&serde_json::to_value(&results)?), code))
+        }
+    }
+}
+
+fn app(err: shared::AppError) -> anyhow::Error {
+    anyhow!(shared::error::cause_chain(&err))
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+fn parse_currency(code: &str) -> Result<Currency> {
+    Currency::from_code(code)
+        .ok_or_else(|| anyhow!("--currency must be USD, EUR or GBP, not {code:?}"))
+}
+
+fn parse_json(text: &str) -> Result<Value> {
+    serde_json::from_str(text).context("not valid JSON")
+}
+
+fn read_input(file: Option<&str>) -> Result<String> {
+    match file {
+        None | Some("-") => {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .context("reading events from stdin")?;
+            Ok(input)
+        }
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}")),
+    }
+}
