@@ -124,6 +124,23 @@ print(s.getsockname()[1])
 s.close()'
 }
 
+# Answers 0 if nothing listens on the port (Java binds all addresses, so a
+# bind on 127.0.0.1 fails when anyone listens on it; SO_REUSEADDR, as Java
+# sets it too, lets leftover TIME_WAIT connections not count).
+port_free() {
+    python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()
+PY
+}
+
 # Answers 0 once something speaks HTTP on the port (DynamoDB Local answers a
 # bare GET with 400, which counts as up).
 answers() {
@@ -200,6 +217,10 @@ cmd_start() {
     [[ -n "${DYNAMODB_PORT:-}" ]] && tries=1
     for ((attempt = 1; attempt <= tries; attempt++)); do
         port="${DYNAMODB_PORT:-$(free_port)}"
+        if ! port_free "$port"; then
+            [[ -n "${DYNAMODB_PORT:-}" ]] && die "port $port (DYNAMODB_PORT) is already in use"
+            continue
+        fi
         java_args "$port" "$DATA"
         log "starting on 127.0.0.1:$port ($([[ -n "$DATA" ]] && echo "data in $DATA" || echo "in memory")), log in ${LOGFILE#"$ROOT/"}"
         (cd "$dir" && DDB_LOCAL_TELEMETRY=0 exec java "${JAVA_ARGS[@]}") \
@@ -213,7 +234,9 @@ cmd_start() {
             if ! kill -0 "$pid" 2>/dev/null; then
                 break
             fi
-            if answers "$port"; then
+            # Check the pid again after the answer, so that an answer from
+            # someone else who took the port meanwhile doesn't count.
+            if answers "$port" && kill -0 "$pid" 2>/dev/null; then
                 echo "http://127.0.0.1:$port" >"$ENDPOINTFILE"
                 log "up at http://127.0.0.1:$port (pid $pid) after $((($(date +%s%N) - t0) / 1000000)) ms"
                 echo "http://127.0.0.1:$port"

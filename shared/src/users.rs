@@ -120,6 +120,7 @@ pub async fn create_user(ctx: &Ctx, new: NewUser<'_>) -> Result<i64, UserError> 
         balance: Balance::default(),
         public_count: 0,
         affiliate_count: 0,
+        payout_count: 0,
         version: 0,
     };
     let email_item = [
@@ -206,9 +207,11 @@ pub async fn delete_user(ctx: &Ctx, user_id: i64) -> Result<(), UserError> {
         .table_name(ctx.table())
         .key(keys::PK, s(keys::user_pk(user_id)))
         .key(keys::SK, s(keys::ACCOUNT_SK))
-        .update_expression("SET #de = :true")
+        .update_expression("SET #de = :true, #ve = #ve + :one")
         .condition_expression("attribute_exists(PK) AND #de = :false")
         .expression_attribute_names("#de", attr::DELETED)
+        .expression_attribute_names("#ve", attr::VERSION)
+        .expression_attribute_values(":one", crate::db::item::n(1))
         .expression_attribute_values(":true", b(true))
         .expression_attribute_values(":false", b(false))
         .build()

@@ -241,6 +241,7 @@ mod tests {
             },
             public_count: 0,
             affiliate_count: 0,
+            payout_count: 0,
             version: 0,
         }
     }

@@ -7,8 +7,11 @@ use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 use shared::auth::{create_token, revoke_token, Ability};
 use shared::currency::Currency;
+use shared::db::model::{Payout, PayoutStatus};
+use shared::holds::release_due_lots;
 use shared::ledger::apply::{apply_event_value, EventStatus};
 use shared::ledger::event::split_events;
+use shared::payouts::{decide, list_payouts, Decision, DecisionOutcome};
 use shared::users::{create_user, delete_user, set_payout_details, NewUser};
 use shared::Ctx;
 use std::io::Read;
@@ -46,6 +49,50 @@ enum Command {
     Event {
         /// A file of events; `-` or nothing reads stdin.
         file: Option<String>,
+    },
+    /// Hold lots.
+    Holds {
+        #[command(subcommand)]
+        command: HoldsCommand,
+    },
+    /// Payouts: list, approve, decline.
+    Payout {
+        #[command(subcommand)]
+        command: PayoutCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HoldsCommand {
+    /// Release every hold lot whose time has come (what the scheduled function does).
+    Release {
+        /// Release as of this time (RFC 3339) instead of now.
+        #[arg(long)]
+        now: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PayoutCommand {
+    /// List payouts, oldest first.
+    List {
+        #[arg(long)]
+        user: Option<i64>,
+        /// requested, paid or declined.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Approve a requested payout (the money leaves: a `withdrawal` entry).
+    Approve {
+        #[arg(long)]
+        id: i64,
+    },
+    /// Decline a requested payout: its amount goes back to available.
+    Decline {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -191,7 +238,61 @@ async fn run(command: Command) -> Result<(String, ExitCode)> {
             };
             Ok((pretty(&serde_json::to_value(&results)?), code))
         }
+        Command::Holds {
+            command: HoldsCommand::Release { now },
+        } => {
+            let now = match now {
+                Some(text) => shared::time::parse_rfc3339(&text).ok_or_else(|| {
+                    anyhow!("--now must be an RFC 3339 time, e.g. 2026-04-20T10:15:00Z")
+                })?,
+                None => shared::time::now_epoch(),
+            };
+            let summary = release_due_lots(&ctx, now).await.map_err(app)?;
+            ok(json!({"released": summary.released, "already_released": summary.already_released}))
+        }
+        Command::Payout { command } => match command {
+            PayoutCommand::List { user, status } => {
+                let status = status
+                    .map(|s| {
+                        PayoutStatus::parse(&s)
+                            .ok_or_else(|| anyhow!("--status must be requested, paid or declined"))
+                    })
+                    .transpose()?;
+                let payouts = list_payouts(&ctx, user, status).await.map_err(app)?;
+                ok(Value::Array(payouts.iter().map(payout_json).collect()))
+            }
+            PayoutCommand::Approve { id } => decision(&ctx, id, Decision::Approve).await,
+            PayoutCommand::Decline { id, reason } => {
+                decision(&ctx, id, Decision::Decline { reason }).await
+            }
+        },
     }
+}
+
+/// Prints the payout after a decision; the same decision again is a no-op (exit 0).
+async fn decision(ctx: &Ctx, id: i64, decision: Decision) -> Result<(String, ExitCode)> {
+    let (payout, changed) = match decide(ctx, id, decision).await? {
+        DecisionOutcome::Decided(p) => (p, true),
+        DecisionOutcome::AlreadyDecided(p) => (p, false),
+    };
+    let mut out = payout_json(&payout);
+    if let Value::Object(map) = &mut out {
+        map.insert("changed".into(), Value::Bool(changed));
+    }
+    Ok((pretty(&out), ExitCode::SUCCESS))
+}
+
+fn payout_json(p: &Payout) -> Value {
+    json!({
+        "id": p.payout_id,
+        "user_id": p.user_id,
+        "amount": p.amount,
+        "currency_code": p.currency.code(),
+        "status": p.status.as_str(),
+        "requested_at": shared::time::format_created_at(p.requested_at),
+        "decided_at": p.decided_at.map(shared::time::format_created_at),
+        "decline_reason": p.decline_reason,
+    })
 }
 
 fn app(err: shared::AppError) -> anyhow::Error {

@@ -1,5 +1,10 @@
 //! `walletctl` as an operator runs it: the real binary against DynamoDB Local.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde_json::{json, Value};
 use std::io::Write;
@@ -295,4 +300,115 @@ fn events_from_stdin_and_file_with_per_event_results() {
         .contains("reading /nonexistent/file.json"));
     assert!(cli.fails(&["event", "-"]).contains("no events"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A library context on the CLI's table, for what the CLI does not do (cashouts).
+fn ctx_for(cli: &Cli) -> shared::Ctx {
+    let counter = tests::RequestCounter::default();
+    shared::Ctx::new(
+        tests::client(&counter),
+        shared::config::Config::for_table(cli.table.clone()),
+    )
+}
+
+#[tokio::test]
+async fn payouts_are_listed_approved_and_declined() {
+    let cli = Cli::new();
+    let out = cli.ok(&[
+        "user",
+        "create",
+        "--email",
+        "pay@example.com",
+        "--display-name",
+        "Pay",
+        "--currency",
+        "USD",
+        "--payout-details",
+        r#"{"account_number":"1","routing_number":"2"}"#,
+    ]);
+    let id = out["user_id"].as_i64().unwrap();
+    let ctx = ctx_for(&cli);
+    let mut payout_ids = Vec::new();
+    for (n, amount) in [(1, 700), (2, 300)] {
+        let event = json!({"kind":"product_earning","event_id":format!("p{n}"),"user_id":id,"amount":amount,"hold_seconds":0});
+        let out = cli.run(&["event", "-"], Some(&event.to_string()));
+        assert!(out.status.success());
+        let response = shared::payouts::cashout(&ctx, id, None).await.unwrap();
+        assert_eq!(response.status, 200);
+        let listed = cli.ok(&["payout", "list", "--user", &id.to_string()]);
+        payout_ids.push(listed[n - 1]["id"].as_i64().unwrap());
+        assert_eq!(listed[n - 1]["amount"], amount);
+        assert_eq!(listed[n - 1]["status"], "requested");
+    }
+    let (first, second) = (payout_ids[0].to_string(), payout_ids[1].to_string());
+    let approved = cli.ok(&["payout", "approve", "--id", &first]);
+    assert_eq!(
+        (approved["status"].clone(), approved["changed"].clone()),
+        (json!("paid"), json!(true))
+    );
+    let again = cli.ok(&["payout", "approve", "--id", &first]);
+    assert_eq!(
+        (again["status"].clone(), again["changed"].clone()),
+        (json!("paid"), json!(false))
+    );
+    assert!(cli
+        .fails(&["payout", "decline", "--id", &first, "--reason", "late"])
+        .contains("already paid"));
+    assert!(cli
+        .fails(&["payout", "decline", "--id", &second, "--reason", " "])
+        .contains("reason"));
+    let declined = cli.ok(&[
+        "payout",
+        "decline",
+        "--id",
+        &second,
+        "--reason",
+        "IBAN closed",
+    ]);
+    assert_eq!(declined["decline_reason"], "IBAN closed");
+    assert!(cli
+        .fails(&["payout", "approve", "--id", &second])
+        .contains("already declined"));
+    assert!(cli
+        .fails(&["payout", "approve", "--id", "999999"])
+        .contains("does not exist"));
+    let paid = cli.ok(&["payout", "list", "--status", "paid"]);
+    assert_eq!(paid.as_array().unwrap().len(), 1);
+    assert_eq!(paid[0]["id"], payout_ids[0]);
+    assert!(cli
+        .fails(&["payout", "list", "--status", "lost"])
+        .contains("--status"));
+    let b = shared::ledger::apply::read_account(&ctx, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .balance;
+    assert_eq!((b.available, b.hold, b.pending), (300, 0, 0));
+}
+
+#[test]
+fn holds_release_as_of_a_time() {
+    let cli = Cli::new();
+    let (id, _) = cli.user("hold@example.com", "EUR");
+    let events = [
+        json!({"kind":"product_earning","event_id":"e1","user_id":id,"amount":100,"hold_seconds":3600,"occurred_at":"2026-01-01T00:00:00Z"}),
+        json!({"kind":"product_earning","event_id":"e2","user_id":id,"amount":200,"hold_seconds":7200,"occurred_at":"2026-01-01T00:00:00Z"}),
+    ];
+    let text: Vec<String> = events.iter().map(Value::to_string).collect();
+    assert!(cli.run(&["event"], Some(&text.join("\n"))).status.success());
+    assert!(cli
+        .fails(&["holds", "release", "--now", "tomorrow"])
+        .contains("RFC 3339"));
+    assert_eq!(
+        cli.ok(&["holds", "release", "--now", "2026-01-01T01:00:00Z"]),
+        json!({"released": 1, "already_released": 0})
+    );
+    assert_eq!(
+        cli.ok(&["holds", "release", "--now", "2026-01-01T01:59:59Z"]),
+        json!({"released": 0, "already_released": 0})
+    );
+    assert_eq!(
+        cli.ok(&["holds", "release"]),
+        json!({"released": 1, "already_released": 0})
+    );
 }

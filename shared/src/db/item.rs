@@ -1,6 +1,6 @@
 //! Reading and writing attribute values without panics.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+pub use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;

@@ -9,6 +9,9 @@
 //! | public list entry | `USER#<uid>` | `TXB#<u64::MAX - seq, 20 digits>` |
 //! | hidden entry (`RELEASE_PENDING`) | `USER#<uid>` | `HID#<entry id, 20 digits>` |
 //! | hold lot | `USER#<uid>` | `LOT#<hold event id>` |
+//! | payout, the user's list copy | `USER#<uid>` | `PAYOUT#<u64::MAX - seq, 20 digits>` |
+//! | payout | `PAYOUT#<payout id>` | `PAYOUT` |
+//! | idempotency record | `IDEM#<uid>#<Idempotency-Key>` | `IDEM` |
 //! | API token | `TOKEN#<token id>` | `TOKEN` |
 //! | applied event (dedup) | `EVENT#<event id>` | `EVENT` |
 //! | e-mail uniqueness | `EMAIL#<lower-case e-mail>` | `EMAIL` |
@@ -22,7 +25,9 @@
 //!
 //! Hold lots that have a release time carry `GSI1PK = DUE#<shard>` and
 //! `GSI1SK = <release epoch, 12 digits>#<uid>#<event id>` until released (a sparse
-//! index), so matured lots are found with a Query, never a scan.
+//! index), so matured lots are found with a Query, never a scan. Payouts carry
+//! `GSI1PK = PAYOUTS#<status>`, `GSI1SK = <requested epoch, 12 digits>#<payout id>`
+//! (the operator's list by status).
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -61,6 +66,31 @@ pub fn hidden_entry_sk(entry_id: i64) -> String {
 pub fn lot_sk(hold_event_id: &str) -> String {
     format!("LOT#{hold_event_id}")
 }
+
+/// Sort key of the `seq`-th payout (1-based) of a user; newest first ascending.
+pub fn payout_list_sk(seq: i64) -> String {
+    format!("PAYOUT#{:020}", u64::MAX - seq.unsigned_abs())
+}
+pub const PAYOUT_LIST_FLOOR: &str = "PAYOUT#";
+pub const PAYOUT_LIST_CEILING: &str = "PAYOUT#~";
+
+pub fn payout_pk(payout_id: i64) -> String {
+    format!("PAYOUT#{payout_id}")
+}
+pub const PAYOUT_SK: &str = "PAYOUT";
+
+pub fn payouts_by_status_gsi_pk(status: &str) -> String {
+    format!("PAYOUTS#{status}")
+}
+
+pub fn payouts_by_status_gsi_sk(requested_at_epoch: i64, payout_id: i64) -> String {
+    format!("{:012}#{:020}", requested_at_epoch.max(0), payout_id)
+}
+
+pub fn idempotency_pk(user_id: i64, key: &str) -> String {
+    format!("IDEM#{user_id}#{key}")
+}
+pub const IDEMPOTENCY_SK: &str = "IDEM";
 
 pub fn token_pk(token_id: i64) -> String {
     format!("TOKEN#{token_id}")
@@ -104,7 +134,13 @@ mod tests {
 
     #[test]
     fn other_user_items_are_outside_both_list_ranges() {
-        for sk in [hidden_entry_sk(1), lot_sk("h_1"), lot_sk("")] {
+        for sk in [
+            hidden_entry_sk(1),
+            lot_sk("h_1"),
+            lot_sk(""),
+            payout_list_sk(1),
+            payout_list_sk(1 << 40),
+        ] {
             let inside = AFFILIATE_LIST_FLOOR <= sk.as_str() && sk.as_str() <= PUBLIC_LIST_CEILING;
             assert!(!inside, "{sk} would be read as a list entry");
         }
@@ -130,6 +166,18 @@ mod tests {
         assert_eq!(
             due_lot_gsi_sk(1_700_000_000, 42, "h_1"),
             "001700000000#42#h_1"
+        );
+    }
+
+    #[test]
+    fn payout_list_is_newest_first_and_bounded() {
+        assert!(payout_list_sk(2) < payout_list_sk(1));
+        assert!(PAYOUT_LIST_FLOOR < payout_list_sk(1).as_str());
+        assert!(payout_list_sk(1).as_str() < PAYOUT_LIST_CEILING);
+        assert_eq!(idempotency_pk(4, "k-1"), "IDEM#4#k-1");
+        assert_eq!(
+            payouts_by_status_gsi_sk(5, 9),
+            "000000000005#00000000000000000009"
         );
     }
 

@@ -23,6 +23,8 @@ pub struct Account {
     pub public_count: i64,
     /// Entries in the affiliate list.
     pub affiliate_count: i64,
+    /// Payouts ever requested (the user's payout list).
+    pub payout_count: i64,
     /// Bumped by every write, the condition of optimistic concurrency.
     pub version: i64,
 }
@@ -59,6 +61,7 @@ pub mod attr {
     pub const REFERRAL_REVENUE: &str = "referral_revenue";
     pub const PUBLIC_COUNT: &str = "public_count";
     pub const AFFILIATE_COUNT: &str = "affiliate_count";
+    pub const PAYOUT_COUNT: &str = "payout_count";
     pub const VERSION: &str = "version";
 }
 
@@ -80,6 +83,7 @@ impl Account {
             (CREATED_AT.to_owned(), n(self.created_at)),
             (PUBLIC_COUNT.to_owned(), n(self.public_count)),
             (AFFILIATE_COUNT.to_owned(), n(self.affiliate_count)),
+            (PAYOUT_COUNT.to_owned(), n(self.payout_count)),
             (VERSION.to_owned(), n(self.version)),
         ]
         .into();
@@ -102,6 +106,7 @@ impl Account {
             balance: Balance::from_item(item)?,
             public_count: get_i64(item, PUBLIC_COUNT)?,
             affiliate_count: get_i64(item, AFFILIATE_COUNT)?,
+            payout_count: get_opt_i64(item, PAYOUT_COUNT)?.unwrap_or(0),
             version: get_i64(item, VERSION)?,
         })
     }
@@ -384,6 +389,136 @@ impl EventRecord {
     }
 }
 
+/// Where a payout is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutStatus {
+    Requested,
+    Paid,
+    Declined,
+}
+
+impl PayoutStatus {
+    pub const ALL: [PayoutStatus; 3] = [
+        PayoutStatus::Requested,
+        PayoutStatus::Paid,
+        PayoutStatus::Declined,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutStatus::Requested => "requested",
+            PayoutStatus::Paid => "paid",
+            PayoutStatus::Declined => "declined",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// A payout: the whole available balance a creator cashed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payout {
+    pub payout_id: i64,
+    pub user_id: i64,
+    /// Position in the user's payout list (1-based).
+    pub seq: i64,
+    pub amount: i64,
+    pub currency: Currency,
+    pub status: PayoutStatus,
+    pub requested_at: i64,
+    pub decided_at: Option<i64>,
+    pub decline_reason: Option<String>,
+    /// The payout details at the time of the request.
+    pub payout_details: Option<String>,
+}
+
+pub mod payout_attr {
+    pub const PAYOUT_ID: &str = "payout_id";
+    pub const SEQ: &str = "seq";
+    pub const AMOUNT: &str = "amount";
+    pub const STATUS: &str = "status";
+    pub const REQUESTED_AT: &str = "requested_at";
+    pub const DECIDED_AT: &str = "decided_at";
+    pub const DECLINE_REASON: &str = "decline_reason";
+}
+
+impl Payout {
+    /// The payout item, found by id (`PAYOUT#<id>`), in the status index.
+    pub fn to_item(&self) -> Item {
+        let mut item = self.attrs();
+        item.insert(keys::PK.to_owned(), s(keys::payout_pk(self.payout_id)));
+        item.insert(keys::SK.to_owned(), s(keys::PAYOUT_SK));
+        item.insert(
+            keys::GSI1_PK.to_owned(),
+            s(keys::payouts_by_status_gsi_pk(self.status.as_str())),
+        );
+        item.insert(
+            keys::GSI1_SK.to_owned(),
+            s(keys::payouts_by_status_gsi_sk(
+                self.requested_at,
+                self.payout_id,
+            )),
+        );
+        item
+    }
+
+    /// The copy in the user's payout list.
+    pub fn to_list_item(&self) -> Item {
+        let mut item = self.attrs();
+        item.insert(keys::PK.to_owned(), s(keys::user_pk(self.user_id)));
+        item.insert(keys::SK.to_owned(), s(keys::payout_list_sk(self.seq)));
+        item
+    }
+
+    fn attrs(&self) -> Item {
+        use payout_attr::*;
+        [
+            (PAYOUT_ID.to_owned(), n(self.payout_id)),
+            (attr::USER_ID.to_owned(), n(self.user_id)),
+            (SEQ.to_owned(), n(self.seq)),
+            (AMOUNT.to_owned(), n(self.amount)),
+            (attr::CURRENCY_ID.to_owned(), n(self.currency.id())),
+            (STATUS.to_owned(), s(self.status.as_str())),
+            (REQUESTED_AT.to_owned(), n(self.requested_at)),
+            (
+                DECIDED_AT.to_owned(),
+                self.decided_at
+                    .map_or(super::item::AttributeValue::Null(true), n),
+            ),
+            (
+                DECLINE_REASON.to_owned(),
+                opt_s(self.decline_reason.as_deref()),
+            ),
+            (
+                attr::PAYOUT_DETAILS.to_owned(),
+                opt_s(self.payout_details.as_deref()),
+            ),
+        ]
+        .into()
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+        use payout_attr::*;
+        Ok(Self {
+            payout_id: get_i64(item, PAYOUT_ID)?,
+            user_id: get_i64(item, attr::USER_ID)?,
+            seq: get_i64(item, SEQ)?,
+            amount: get_i64(item, AMOUNT)?,
+            currency: Currency::from_id(get_i64(item, attr::CURRENCY_ID)?)
+                .ok_or_else(|| ItemError::Invalid(attr::CURRENCY_ID.to_owned()))?,
+            status: PayoutStatus::parse(get_str(item, STATUS)?)
+                .ok_or_else(|| ItemError::Invalid(STATUS.to_owned()))?,
+            requested_at: get_i64(item, REQUESTED_AT)?,
+            decided_at: get_opt_i64(item, DECIDED_AT)?,
+            decline_reason: get_opt_str(item, DECLINE_REASON)?.map(str::to_owned),
+            payout_details: get_opt_str(item, attr::PAYOUT_DETAILS)?.map(str::to_owned),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +540,7 @@ mod tests {
             },
             public_count: 7,
             affiliate_count: 1,
+            payout_count: 2,
             version: 11,
         }
     }
@@ -458,6 +594,26 @@ mod tests {
         lot.release_at = None;
         lot.released = false;
         assert!(!lot.to_item().contains_key(keys::GSI1_SK));
+    }
+
+    #[test]
+    fn payout_round_trips_in_both_places() {
+        let p = Payout {
+            payout_id: 9,
+            user_id: 4,
+            seq: 2,
+            amount: 1500,
+            currency: Currency::Gbp,
+            status: PayoutStatus::Declined,
+            requested_at: 10,
+            decided_at: Some(20),
+            decline_reason: Some("bad iban".into()),
+            payout_details: None,
+        };
+        assert_eq!(Payout::from_item(&p.to_item()), Ok(p.clone()));
+        assert_eq!(Payout::from_item(&p.to_list_item()), Ok(p.clone()));
+        assert_eq!(get_str(&p.to_item(), keys::GSI1_PK), Ok("PAYOUTS#declined"));
+        assert!(!p.to_list_item().contains_key(keys::GSI1_PK));
     }
 
     #[test]

@@ -94,7 +94,6 @@ pub async fn commit<T: Clone>(
     account: &Account,
     movement: &Movement,
     entry_id: i64,
-    attempt: u32,
     extras: Vec<(T, TransactWriteItem)>,
 ) -> Result<(Account, Entry), CommitError<T>> {
     let balance = next_balance(
@@ -120,6 +119,10 @@ pub async fn commit<T: Clone>(
         payout_id: movement.payout_id,
         deltas: movement.entry_type.deltas(movement.amount, movement.held),
     };
+    if movement.entry_type == EntryType::Pending {
+        // Every `pending` entry is a cashout: it opens the next payout of the list.
+        after.payout_count = account.payout_count.saturating_add(1);
+    }
     let affiliate = movement.entry_type == EntryType::AffiliateEarning;
     if affiliate {
         after.affiliate_count = account.affiliate_count.saturating_add(1);
@@ -148,7 +151,9 @@ pub async fn commit<T: Clone>(
         .db
         .transact_write_items()
         .set_transact_items(Some(items))
-        .client_request_token(format!("{entry_id}-{attempt}"))
+        // Makes the SDK's own retries of this attempt idempotent. Tokens are
+        // scoped to the AWS account and region, not the table: random, not ids.
+        .client_request_token(format!("{:032x}", rand::random::<u128>()))
         .send()
         .await;
     match result {
@@ -185,7 +190,9 @@ pub async fn commit<T: Clone>(
 }
 
 /// Sets the buckets and counters of `after`, if the account is still at the
-/// version of `before` and not deleted.
+/// version of `before`. Every write of an account bumps its version (deleting
+/// it too), so callers decide on what they read: events refuse a deleted user,
+/// payout decisions and hold releases still settle its money.
 fn account_update(
     ctx: &Ctx,
     before: &Account,
@@ -196,26 +203,26 @@ fn account_update(
         .key(keys::PK, s(keys::user_pk(before.user_id)))
         .key(keys::SK, s(keys::ACCOUNT_SK))
         .update_expression(
-            "SET #av = :av, #ho = :ho, #pe = :pe, #rr = :rr, #pc = :pc, #ac = :ac, #ve = :v1",
+            "SET #av = :av, #ho = :ho, #pe = :pe, #rr = :rr, #pc = :pc, #ac = :ac, #yc = :yc, #ve = :v1",
         )
-        .condition_expression("#ve = :v0 AND #de = :false")
+        .condition_expression("#ve = :v0")
         .expression_attribute_names("#av", attr::AVAILABLE)
         .expression_attribute_names("#ho", attr::HOLD)
         .expression_attribute_names("#pe", attr::PENDING)
         .expression_attribute_names("#rr", attr::REFERRAL_REVENUE)
         .expression_attribute_names("#pc", attr::PUBLIC_COUNT)
         .expression_attribute_names("#ac", attr::AFFILIATE_COUNT)
+        .expression_attribute_names("#yc", attr::PAYOUT_COUNT)
         .expression_attribute_names("#ve", attr::VERSION)
-        .expression_attribute_names("#de", attr::DELETED)
         .expression_attribute_values(":av", n(after.balance.available))
         .expression_attribute_values(":ho", n(after.balance.hold))
         .expression_attribute_values(":pe", n(after.balance.pending))
         .expression_attribute_values(":rr", n(after.balance.referral_revenue))
         .expression_attribute_values(":pc", n(after.public_count))
         .expression_attribute_values(":ac", n(after.affiliate_count))
+        .expression_attribute_values(":yc", n(after.payout_count))
         .expression_attribute_values(":v1", n(after.version))
         .expression_attribute_values(":v0", n(before.version))
-        .expression_attribute_values(":false", b(false))
         .build()?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
@@ -231,7 +238,7 @@ pub fn put_new(ctx: &Ctx, item: Item) -> Result<TransactWriteItem, AppError> {
 }
 
 /// Marks a lot released and takes it out of the due index, if not released yet.
-fn lot_release(
+pub fn lot_release(
     ctx: &Ctx,
     user_id: i64,
     hold_event_id: &str,
@@ -365,7 +372,7 @@ pub async fn apply_event(ctx: &Ctx, event: &Event) -> Result<EventStatus, EventE
         };
         let mut extras = vec![(EventItem::Record, put_new(ctx, record.to_item())?)];
         extras.extend(lot_item);
-        match commit(ctx, &account, &movement, entry_id, attempt, extras).await {
+        match commit(ctx, &account, &movement, entry_id, extras).await {
             Ok(_) => return Ok(EventStatus::Applied),
             Err(CommitError::Conflict)
             | Err(CommitError::ExtraConditionFailed(EventItem::NewLot)) => backoff(attempt).await,

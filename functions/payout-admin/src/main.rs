@@ -1,0 +1,15 @@
+//! Lambda entry point: init only. The handler is [`payout_admin::handle`].
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::init_tracing();
+    let ctx = shared::Ctx::from_env().await?;
+    let ctx = &ctx;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        Ok::<_, std::convert::Infallible>(payout_admin::handle(ctx, event.payload).await)
+    }))
+    .await
+}

@@ -1,0 +1,289 @@
+//! `Idempotency-Key` (SPEC 4.3): the same key from the same user within 30 days
+//! replays the first committed response and does nothing else.
+//!
+//! A request first claims the key with one conditional Put (an in-flight lock
+//! that expires, so a crashed request does not hold the key for ever). The
+//! money transaction then turns the lock into the stored response, conditioned
+//! on still holding it. A request refused before the transaction gives the
+//! key back: rejections are not stored.
+
+use crate::db::item::{get_i64, get_opt_str, get_str, n, opt_s, s, Item};
+use crate::db::keys;
+use crate::db::Ctx;
+use crate::envelope::ApiResponse;
+use crate::error::AppError;
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use lambda_http::http::HeaderMap;
+use serde_json::Value;
+
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+pub const REPLAY_WINDOW_SECONDS: i64 = 30 * 24 * 3600;
+/// How long an in-flight claim blocks the key if its request never finishes.
+pub const LOCK_SECONDS: i64 = 60;
+pub const MAX_KEY_LEN: usize = 255;
+
+const STATE: &str = "state";
+const IN_FLIGHT: &str = "in_flight";
+const DONE: &str = "done";
+const NONCE: &str = "nonce";
+const LOCK_EXPIRES_AT: &str = "lock_expires_at";
+const EXPIRES_AT: &str = "expires_at";
+/// DynamoDB TTL attribute: the table deletes expired records by itself.
+const TTL: &str = "ttl";
+const STATUS: &str = "response_status";
+const BODY: &str = "response_body";
+const LOCATION: &str = "response_location";
+
+/// The key of the request, if it sent one: 1 to 255 visible ASCII characters,
+/// given once.
+pub fn parse_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    let mut values = headers.get_all(HEADER).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AppError::BadIdempotencyKey);
+    }
+    let bytes = value.as_bytes();
+    if bytes.is_empty()
+        || bytes.len() > MAX_KEY_LEN
+        || !bytes.iter().all(|b| (0x21..=0x7e).contains(b))
+    {
+        return Err(AppError::BadIdempotencyKey);
+    }
+    String::from_utf8(bytes.to_vec())
+        .map(Some)
+        .map_err(|_| AppError::BadIdempotencyKey)
+}
+
+/// A response as stored for replays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    /// The exact body text first sent.
+    pub body: String,
+    pub location: Option<String>,
+}
+
+impl StoredResponse {
+    pub fn of(response: &ApiResponse) -> Self {
+        Self {
+            status: response.status,
+            body: response.body.to_string(),
+            location: response
+                .headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("location"))
+                .map(|(_, v)| v.clone()),
+        }
+    }
+
+    /// The first response again, marked as a replay.
+    pub fn replay(&self) -> Result<ApiResponse, AppError> {
+        let body: Value = serde_json::from_str(&self.body).map_err(AppError::internal)?;
+        let mut response = ApiResponse {
+            status: self.status,
+            headers: Vec::new(),
+            body,
+        };
+        if let Some(location) = &self.location {
+            response = response.with_header("Location", location.clone());
+        }
+        Ok(response.with_header(REPLAYED_HEADER, "true"))
+    }
+}
+
+/// What claiming a key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is ours until we complete or release it.
+    Acquired(Lock),
+    /// A committed response exists: replay it.
+    Replay(StoredResponse),
+    /// Another request with this key is still running.
+    InFlight,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    pub user_id: i64,
+    pub key: String,
+    pub nonce: String,
+}
+
+pub async fn claim(ctx: &Ctx, user_id: i64, key: &str, now: i64) -> Result<Claim, AppError> {
+    let nonce = format!("{:032x}", rand::random::<u128>());
+    let item: Item = [
+        (keys::PK.to_owned(), s(keys::idempotency_pk(user_id, key))),
+        (keys::SK.to_owned(), s(keys::IDEMPOTENCY_SK)),
+        (STATE.to_owned(), s(IN_FLIGHT)),
+        (NONCE.to_owned(), s(&nonce)),
+        (
+            LOCK_EXPIRES_AT.to_owned(),
+            n(now.saturating_add(LOCK_SECONDS)),
+        ),
+        (
+            EXPIRES_AT.to_owned(),
+            n(now.saturating_add(REPLAY_WINDOW_SECONDS)),
+        ),
+        (TTL.to_owned(), n(now.saturating_add(REPLAY_WINDOW_SECONDS))),
+    ]
+    .into();
+    let result = ctx
+        .db
+        .put_item()
+        .table_name(ctx.table())
+        .set_item(Some(item))
+        .condition_expression(
+            "attribute_not_exists(PK) OR #exp < :now OR (#state = :in_flight AND #lock < :now)",
+        )
+        .expression_attribute_names("#exp", EXPIRES_AT)
+        .expression_attribute_names("#state", STATE)
+        .expression_attribute_names("#lock", LOCK_EXPIRES_AT)
+        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":in_flight", s(IN_FLIGHT))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(Claim::Acquired(Lock {
+            user_id,
+            key: key.to_owned(),
+            nonce,
+        })),
+        Err(err) => {
+            let old = err.as_service_error().and_then(|e| match e {
+                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                    Some(c.item.clone().unwrap_or_default())
+                }
+                _ => None,
+            });
+            match old {
+                Some(old) if get_str(&old, STATE) == Ok(DONE) => {
+                    Ok(Claim::Replay(StoredResponse {
+                        status: get_i64(&old, STATUS)
+                            .ok()
+                            .and_then(|s| u16::try_from(s).ok())
+                            .ok_or_else(|| AppError::internal("stored response without status"))?,
+                        body: get_str(&old, BODY).map_err(AppError::internal)?.to_owned(),
+                        location: get_opt_str(&old, LOCATION)
+                            .map_err(AppError::internal)?
+                            .map(str::to_owned),
+                    }))
+                }
+                Some(_) => Ok(Claim::InFlight),
+                None => Err(err.into()),
+            }
+        }
+    }
+}
+
+/// The transaction item that stores the committed response, if we still hold the lock.
+pub fn complete(
+    ctx: &Ctx,
+    lock: &Lock,
+    response: &StoredResponse,
+    now: i64,
+) -> Result<TransactWriteItem, AppError> {
+    let item: Item = [
+        (
+            keys::PK.to_owned(),
+            s(keys::idempotency_pk(lock.user_id, &lock.key)),
+        ),
+        (keys::SK.to_owned(), s(keys::IDEMPOTENCY_SK)),
+        (STATE.to_owned(), s(DONE)),
+        (NONCE.to_owned(), s(&lock.nonce)),
+        (
+            EXPIRES_AT.to_owned(),
+            n(now.saturating_add(REPLAY_WINDOW_SECONDS)),
+        ),
+        (TTL.to_owned(), n(now.saturating_add(REPLAY_WINDOW_SECONDS))),
+        (STATUS.to_owned(), n(i64::from(response.status))),
+        (BODY.to_owned(), s(&response.body)),
+        (LOCATION.to_owned(), opt_s(response.location.as_deref())),
+    ]
+    .into();
+    let put = Put::builder()
+        .table_name(ctx.table())
+        .set_item(Some(item))
+        .condition_expression("#nonce = :nonce AND #state = :in_flight")
+        .expression_attribute_names("#nonce", NONCE)
+        .expression_attribute_names("#state", STATE)
+        .expression_attribute_values(":nonce", s(&lock.nonce))
+        .expression_attribute_values(":in_flight", s(IN_FLIGHT))
+        .build()?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Gives the key back after a refusal, so a retry can succeed later. Best
+/// effort: if it fails, the lock expires by itself.
+pub async fn release(ctx: &Ctx, lock: &Lock) {
+    let result = ctx
+        .db
+        .delete_item()
+        .table_name(ctx.table())
+        .key(keys::PK, s(keys::idempotency_pk(lock.user_id, &lock.key)))
+        .key(keys::SK, s(keys::IDEMPOTENCY_SK))
+        .condition_expression("#nonce = :nonce AND #state = :in_flight")
+        .expression_attribute_names("#nonce", NONCE)
+        .expression_attribute_names("#state", STATE)
+        .expression_attribute_values(":nonce", s(&lock.nonce))
+        .expression_attribute_values(":in_flight", s(IN_FLIGHT))
+        .send()
+        .await;
+    if let Err(err) = result {
+        tracing::warn!(error = %crate::error::cause_chain(&err), "could not release an idempotency key");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http::HeaderValue;
+
+    fn key(values: &[&[u8]]) -> Result<Option<String>, String> {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(HEADER, HeaderValue::from_bytes(v).unwrap());
+        }
+        parse_key(&h).map_err(|e| e.public_message())
+    }
+
+    #[test]
+    fn keys_are_visible_ascii_up_to_255() {
+        assert_eq!(key(&[]), Ok(None));
+        assert_eq!(key(&[b"abc-123_!~"]), Ok(Some("abc-123_!~".into())));
+        assert_eq!(
+            key(&["k".repeat(255).as_bytes()]),
+            Ok(Some("k".repeat(255)))
+        );
+        let msg = "The Idempotency-Key header must be 1 to 255 visible ASCII characters.";
+        for bad in [
+            &b""[..],
+            b"a b",
+            b"tab\there",
+            "é".as_bytes(),
+            "k".repeat(256).as_bytes(),
+        ] {
+            assert_eq!(key(&[bad]), Err(msg.to_owned()), "{bad:?}");
+        }
+        assert_eq!(key(&[b"a", b"b"]), Err(msg.to_owned()));
+    }
+
+    #[test]
+    fn stored_responses_replay_byte_identical_with_the_marker() {
+        let first = ApiResponse::ok("Cashout created successfully")
+            .with_header("Location", "/api/wallet/payouts/7");
+        let stored = StoredResponse::of(&first);
+        let again = stored.replay().unwrap();
+        assert_eq!(again.status, 200);
+        assert_eq!(again.body.to_string(), first.body.to_string());
+        assert!(again
+            .headers
+            .contains(&("Location".into(), "/api/wallet/payouts/7".into())));
+        assert!(again
+            .headers
+            .contains(&(REPLAYED_HEADER.into(), "true".into())));
+    }
+}

@@ -1,0 +1,545 @@
+//! Cashouts and the payout lifecycle (SPEC 4.3 and section 5):
+//! `requested` -> `paid` (approve) or `declined` (decline, funds back to available).
+
+use crate::db::item::{n, opt_s, s, Item};
+use crate::db::keys;
+use crate::db::model::{payout_attr, Account, Payout, PayoutStatus};
+use crate::db::Ctx;
+use crate::envelope::ApiResponse;
+use crate::error::AppError;
+use crate::idempotency::{self, Claim, Lock, StoredResponse};
+use crate::ledger::apply::{
+    backoff, commit, put_new, read_account, CommitError, Movement, MAX_ATTEMPTS,
+};
+use crate::ledger::EntryType;
+use crate::pagination::{PageRequest, Paginated};
+use crate::time::{format_created_at, now_epoch};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use serde::Serialize;
+
+pub const CASHOUT_CREATED: &str = "Cashout created successfully";
+pub const MAX_DECLINE_REASON_CHARS: usize = 500;
+
+pub fn payout_location(payout_id: i64) -> String {
+    format!("/api/wallet/payouts/{payout_id}")
+}
+
+/// POST /api/wallet/cashout for `user_id`, with an optional Idempotency-Key.
+/// Returns the response to send (also for refusals that are not errors of the
+/// server), so that replays can store and repeat it exactly.
+pub async fn cashout(ctx: &Ctx, user_id: i64, key: Option<&str>) -> Result<ApiResponse, AppError> {
+    let now = now_epoch();
+    let (lock, account) = match key {
+        // The claim and the account read are independent: one round trip for both.
+        Some(key) => {
+            let (claim, account) = tokio::join!(
+                idempotency::claim(ctx, user_id, key, now),
+                read_account(ctx, user_id)
+            );
+            match claim? {
+                Claim::Replay(stored) => return stored.replay(),
+                Claim::InFlight => return Err(AppError::IdempotencyInFlight),
+                Claim::Acquired(lock) => (Some(lock), account),
+            }
+        }
+        None => (None, read_account(ctx, user_id).await),
+    };
+    let result = match account {
+        Ok(account) => cashout_locked(ctx, user_id, account, lock.as_ref(), now).await,
+        Err(err) => Err(err),
+    };
+    if let (Err(_), Some(lock)) = (&result, &lock) {
+        idempotency::release(ctx, lock).await;
+    }
+    result
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CashoutItem {
+    Payout,
+    PayoutListCopy,
+    Idempotency,
+}
+
+async fn cashout_locked(
+    ctx: &Ctx,
+    user_id: i64,
+    first_read: Option<Account>,
+    lock: Option<&Lock>,
+    now: i64,
+) -> Result<ApiResponse, AppError> {
+    let mut account = first_read;
+    let mut ids: Option<(i64, i64)> = None;
+    for attempt in 0..MAX_ATTEMPTS {
+        let current = match account.take() {
+            Some(a) if !a.deleted => a,
+            _ => return Err(AppError::Unauthenticated),
+        };
+        let amount = current.balance.available;
+        check_cashout(ctx, &current)?;
+        let (payout_id, entry_id) = match ids {
+            Some(ids) => ids,
+            None => {
+                let allocated = (ctx.next_id().await?, ctx.next_id().await?);
+                ids = Some(allocated);
+                allocated
+            }
+        };
+        let payout = Payout {
+            payout_id,
+            user_id,
+            seq: current.payout_count.saturating_add(1),
+            amount,
+            currency: current.currency,
+            status: PayoutStatus::Requested,
+            requested_at: now,
+            decided_at: None,
+            decline_reason: None,
+            payout_details: current.payout_details.clone(),
+        };
+        let response =
+            ApiResponse::ok(CASHOUT_CREATED).with_header("Location", payout_location(payout_id));
+        let mut extras = vec![
+            (CashoutItem::Payout, put_new(ctx, payout.to_item())?),
+            (
+                CashoutItem::PayoutListCopy,
+                put_new(ctx, payout.to_list_item())?,
+            ),
+        ];
+        if let Some(lock) = lock {
+            extras.push((
+                CashoutItem::Idempotency,
+                idempotency::complete(ctx, lock, &StoredResponse::of(&response), now)?,
+            ));
+        }
+        let movement = Movement {
+            entry_type: EntryType::Pending,
+            amount,
+            held: false,
+            title: Some("Cashout".to_owned()),
+            created_at: now,
+            event_id: None,
+            product_id: None,
+            payout_id: Some(payout_id),
+        };
+        match commit(ctx, &current, &movement, entry_id, extras).await {
+            Ok(_) => {
+                tracing::info!(user_id, payout_id, amount, "cashout created");
+                return Ok(response);
+            }
+            Err(CommitError::Conflict) => {
+                backoff(attempt).await;
+                account = read_account(ctx, user_id).await?;
+            }
+            Err(CommitError::ExtraConditionFailed(CashoutItem::Idempotency)) => {
+                return Err(AppError::IdempotencyInFlight)
+            }
+            Err(CommitError::ExtraConditionFailed(item)) => {
+                return Err(AppError::internal(format!(
+                    "cashout item {item:?} already exists"
+                )))
+            }
+            Err(CommitError::Balance(err)) => return Err(AppError::internal(err)),
+            Err(CommitError::App(err)) => return Err(err),
+        }
+    }
+    Err(AppError::internal(
+        "cashout gave up: the wallet is too busy",
+    ))
+}
+
+/// The preconditions of a cashout, in the SPEC's order.
+pub fn check_cashout(ctx: &Ctx, account: &Account) -> Result<(), AppError> {
+    let amount = account.balance.available;
+    if amount <= 0 {
+        return Err(AppError::NoAvailableFunds);
+    }
+    if !account.has_payout_details() {
+        return Err(AppError::PayoutDetailsMissing);
+    }
+    let minimum = ctx.config.min_cashout(account.currency);
+    if amount < minimum {
+        return Err(AppError::BelowMinimum {
+            minimum,
+            currency_code: account.currency.code(),
+        });
+    }
+    Ok(())
+}
+
+/// An operator's decision on a payout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Decline { reason: String },
+}
+
+impl Decision {
+    fn status(&self) -> PayoutStatus {
+        match self {
+            Decision::Approve => PayoutStatus::Paid,
+            Decision::Decline { .. } => PayoutStatus::Declined,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecisionOutcome {
+    /// Decided now.
+    Decided(Payout),
+    /// The same decision was made before: nothing changed.
+    AlreadyDecided(Payout),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error("payout {0} does not exist")]
+    NotFound(i64),
+    #[error("payout {payout_id} is already {status}; it cannot be {wanted} now")]
+    AlreadyOtherwiseDecided {
+        payout_id: i64,
+        status: &'static str,
+        wanted: &'static str,
+    },
+    #[error("the decline reason must be 1 to {MAX_DECLINE_REASON_CHARS} characters")]
+    BadReason,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecisionItem {
+    Payout,
+    PayoutListCopy,
+}
+
+pub async fn read_payout(ctx: &Ctx, payout_id: i64) -> Result<Option<Payout>, AppError> {
+    let out = ctx
+        .db
+        .get_item()
+        .table_name(ctx.table())
+        .key(keys::PK, s(keys::payout_pk(payout_id)))
+        .key(keys::SK, s(keys::PAYOUT_SK))
+        .consistent_read(true)
+        .send()
+        .await?;
+    out.item
+        .map(|item| Payout::from_item(&item).map_err(AppError::internal))
+        .transpose()
+}
+
+/// Approves or declines a requested payout: one transaction moves the money
+/// (`withdrawal`, or the hidden `RELEASE_PENDING` back to available) and
+/// records the decision. The same decision again changes nothing; the other
+/// decision on a decided payout is refused.
+pub async fn decide(
+    ctx: &Ctx,
+    payout_id: i64,
+    decision: Decision,
+) -> Result<DecisionOutcome, DecisionError> {
+    let reason = match &decision {
+        Decision::Decline { reason } => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > MAX_DECLINE_REASON_CHARS {
+                return Err(DecisionError::BadReason);
+            }
+            Some(reason.to_owned())
+        }
+        Decision::Approve => None,
+    };
+    let wanted = decision.status();
+    let entry_id = ctx.next_id().await?;
+    for attempt in 0..MAX_ATTEMPTS {
+        let payout = read_payout(ctx, payout_id)
+            .await?
+            .ok_or(DecisionError::NotFound(payout_id))?;
+        if payout.status == wanted {
+            return Ok(DecisionOutcome::AlreadyDecided(payout));
+        }
+        if payout.status != PayoutStatus::Requested {
+            return Err(DecisionError::AlreadyOtherwiseDecided {
+                payout_id,
+                status: payout.status.as_str(),
+                wanted: match decision {
+                    Decision::Approve => "approved",
+                    Decision::Decline { .. } => "declined",
+                },
+            });
+        }
+        let account = read_account(ctx, payout.user_id)
+            .await?
+            .ok_or_else(|| AppError::internal(format!("payout {payout_id} has no account")))?;
+        let now = now_epoch();
+        let mut decided = payout.clone();
+        decided.status = wanted;
+        decided.decided_at = Some(now);
+        decided.decline_reason = reason.clone();
+        let movement = Movement {
+            entry_type: match decision {
+                Decision::Approve => EntryType::Withdrawal,
+                Decision::Decline { .. } => EntryType::ReleasePending,
+            },
+            amount: payout.amount,
+            held: false,
+            title: Some(match decision {
+                Decision::Approve => "Payout paid".to_owned(),
+                Decision::Decline { .. } => "Payout declined".to_owned(),
+            }),
+            created_at: now,
+            event_id: None,
+            product_id: None,
+            payout_id: Some(payout_id),
+        };
+        let extras = vec![
+            (DecisionItem::Payout, decision_update(ctx, &decided, true)?),
+            (
+                DecisionItem::PayoutListCopy,
+                decision_update(ctx, &decided, false)?,
+            ),
+        ];
+        match commit(ctx, &account, &movement, entry_id, extras).await {
+            Ok(_) => {
+                tracing::info!(payout_id, status = wanted.as_str(), "payout decided");
+                return Ok(DecisionOutcome::Decided(decided));
+            }
+            Err(CommitError::Conflict) | Err(CommitError::ExtraConditionFailed(_)) => {
+                backoff(attempt).await
+            }
+            Err(CommitError::Balance(err)) => return Err(AppError::internal(err).into()),
+            Err(CommitError::App(err)) => return Err(err.into()),
+        }
+    }
+    Err(AppError::internal("payout decision gave up: the wallet is too busy").into())
+}
+
+/// Sets the decision on the payout item (`canonical`) or its list copy, if
+/// still requested.
+fn decision_update(
+    ctx: &Ctx,
+    decided: &Payout,
+    canonical: bool,
+) -> Result<TransactWriteItem, AppError> {
+    let (pk, sk) = if canonical {
+        (
+            keys::payout_pk(decided.payout_id),
+            keys::PAYOUT_SK.to_owned(),
+        )
+    } else {
+        (
+            keys::user_pk(decided.user_id),
+            keys::payout_list_sk(decided.seq),
+        )
+    };
+    let mut expression = "SET #st = :st, #da = :da, #dr = :dr".to_owned();
+    let mut update = Update::builder()
+        .table_name(ctx.table())
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
+        .condition_expression("#st = :requested")
+        .expression_attribute_names("#st", payout_attr::STATUS)
+        .expression_attribute_names("#da", payout_attr::DECIDED_AT)
+        .expression_attribute_names("#dr", payout_attr::DECLINE_REASON)
+        .expression_attribute_values(":st", s(decided.status.as_str()))
+        .expression_attribute_values(":da", n(decided.decided_at.unwrap_or_default()))
+        .expression_attribute_values(":dr", opt_s(decided.decline_reason.as_deref()))
+        .expression_attribute_values(":requested", s(PayoutStatus::Requested.as_str()));
+    if canonical {
+        expression.push_str(", #gp = :gp");
+        update = update
+            .expression_attribute_names("#gp", keys::GSI1_PK)
+            .expression_attribute_values(
+                ":gp",
+                s(keys::payouts_by_status_gsi_pk(decided.status.as_str())),
+            );
+    }
+    let update = update.update_expression(expression).build()?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// A payout as a creator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PayoutView {
+    pub id: i64,
+    pub amount: i64,
+    pub currency_code: &'static str,
+    pub status: &'static str,
+    pub requested_at: String,
+    pub decided_at: Option<String>,
+    pub decline_reason: Option<String>,
+}
+
+impl From<&Payout> for PayoutView {
+    fn from(p: &Payout) -> Self {
+        Self {
+            id: p.payout_id,
+            amount: p.amount,
+            currency_code: p.currency.code(),
+            status: p.status.as_str(),
+            requested_at: format_created_at(p.requested_at),
+            decided_at: p.decided_at.map(format_created_at),
+            decline_reason: p.decline_reason.clone(),
+        }
+    }
+}
+
+/// A page of a user's payouts, newest first: the account (for the total) and
+/// the page's range of the list, read at the same time for page 1.
+pub async fn read_payout_page(
+    ctx: &Ctx,
+    user_id: i64,
+    page: PageRequest,
+) -> Result<Paginated<PayoutView>, AppError> {
+    let (account, items) = if page.page == 1 {
+        let (account, items) = tokio::join!(
+            read_account(ctx, user_id),
+            query_user_payouts(
+                ctx,
+                user_id,
+                keys::PAYOUT_LIST_FLOOR.to_owned(),
+                keys::PAYOUT_LIST_CEILING.to_owned(),
+                page.limit
+            )
+        );
+        (account?, items?)
+    } else {
+        let account = read_account(ctx, user_id).await?;
+        let items = match (
+            &account,
+            account
+                .as_ref()
+                .and_then(|a| page.window(a.payout_count).seqs),
+        ) {
+            (Some(_), Some((high, low))) => {
+                query_user_payouts(
+                    ctx,
+                    user_id,
+                    keys::payout_list_sk(high),
+                    keys::payout_list_sk(low),
+                    page.limit,
+                )
+                .await?
+            }
+            _ => Vec::new(),
+        };
+        (account, items)
+    };
+    let account = account
+        .filter(|a| !a.deleted)
+        .ok_or(AppError::Unauthenticated)?;
+    let total = account.payout_count;
+    let payouts = items
+        .iter()
+        .map(Payout::from_item)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AppError::internal)?;
+    // Page 1 reads the account and the list at the same time: a payout created
+    // in between is left out, so the page agrees with its total.
+    let data = payouts
+        .iter()
+        .filter(|p| p.seq <= total)
+        .take(usize::try_from(page.limit).unwrap_or(0))
+        .map(PayoutView::from)
+        .collect();
+    Ok(Paginated::new(page, total, data))
+}
+
+async fn query_user_payouts(
+    ctx: &Ctx,
+    user_id: i64,
+    low: String,
+    high: String,
+    limit: i64,
+) -> Result<Vec<Item>, AppError> {
+    let out = ctx
+        .db
+        .query()
+        .table_name(ctx.table())
+        .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
+        .expression_attribute_values(":pk", s(keys::user_pk(user_id)))
+        .expression_attribute_values(":low", s(low))
+        .expression_attribute_values(":high", s(high))
+        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+        .consistent_read(true)
+        .send()
+        .await?;
+    Ok(out.items.unwrap_or_default())
+}
+
+/// One payout of the user, or `None` if it does not exist or is someone else's.
+pub async fn read_own_payout(
+    ctx: &Ctx,
+    user_id: i64,
+    payout_id: i64,
+) -> Result<Option<PayoutView>, AppError> {
+    Ok(read_payout(ctx, payout_id)
+        .await?
+        .filter(|p| p.user_id == user_id)
+        .map(|p| PayoutView::from(&p)))
+}
+
+/// Every payout (for the operator), optionally of one user and/or one status,
+/// oldest first.
+pub async fn list_payouts(
+    ctx: &Ctx,
+    user_id: Option<i64>,
+    status: Option<PayoutStatus>,
+) -> Result<Vec<Payout>, AppError> {
+    let mut payouts = Vec::new();
+    match user_id {
+        Some(user_id) => {
+            let mut start = None;
+            loop {
+                let out = ctx
+                    .db
+                    .query()
+                    .table_name(ctx.table())
+                    .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
+                    .expression_attribute_values(":pk", s(keys::user_pk(user_id)))
+                    .expression_attribute_values(":low", s(keys::PAYOUT_LIST_FLOOR))
+                    .expression_attribute_values(":high", s(keys::PAYOUT_LIST_CEILING))
+                    .set_exclusive_start_key(start)
+                    .consistent_read(true)
+                    .send()
+                    .await?;
+                for item in out.items.unwrap_or_default() {
+                    payouts.push(Payout::from_item(&item).map_err(AppError::internal)?);
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+            payouts.retain(|p| status.is_none_or(|s| p.status == s));
+        }
+        None => {
+            let statuses = status.map_or(PayoutStatus::ALL.to_vec(), |s| vec![s]);
+            for status in statuses {
+                let mut start = None;
+                loop {
+                    let out = ctx
+                        .db
+                        .query()
+                        .table_name(ctx.table())
+                        .index_name(keys::GSI1)
+                        .key_condition_expression("GSI1PK = :pk")
+                        .expression_attribute_values(
+                            ":pk",
+                            s(keys::payouts_by_status_gsi_pk(status.as_str())),
+                        )
+                        .set_exclusive_start_key(start)
+                        .send()
+                        .await?;
+                    for item in out.items.unwrap_or_default() {
+                        payouts.push(Payout::from_item(&item).map_err(AppError::internal)?);
+                    }
+                    start = out.last_evaluated_key;
+                    if start.is_none() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    payouts.sort_by_key(|p| p.payout_id);
+    Ok(payouts)
+}
