@@ -40,7 +40,11 @@ async fn ids_are_unique_across_containers_and_cheap() {
     assert_eq!(all.len(), 3 * per_container);
     for counter in &counters {
         let blocks = (per_container as i64 + DEFAULT_BLOCK_SIZE - 1) / DEFAULT_BLOCK_SIZE;
-        assert_eq!(counter.count() as i64, blocks, "one counter update per block");
+        assert_eq!(
+            counter.count() as i64,
+            blocks,
+            "one counter update per block"
+        );
         assert!(counter.operations().iter().all(|op| op == "UpdateItem"));
     }
 }

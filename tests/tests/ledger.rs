@@ -100,10 +100,8 @@ fn now() -> i64 {
 fn set_user(value: &mut Value, user_id: i64) {
     match value {
         Value::Array(items) => items.iter_mut().for_each(|v| set_user(v, user_id)),
-        Value::Object(map) => {
-            if map.contains_key("user_id") {
-                map.insert("user_id".into(), json!(user_id));
-            }
+        Value::Object(map) if map.contains_key("user_id") => {
+            map.insert("user_id".into(), json!(user_id));
         }
         _ => {}
     }
