@@ -76,6 +76,7 @@ pub async fn release_lot(ctx: &Ctx, lot: &Lot, now: i64) -> Result<bool, AppErro
             event_id: None,
             product_id: None,
             payout_id: None,
+            analytics: Default::default(),
         };
         let extras = vec![((), lot_release(ctx, lot.user_id, &lot.hold_event_id)?)];
         match commit(ctx, &account, &movement, entry_id, extras).await {

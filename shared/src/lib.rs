@@ -8,9 +8,11 @@
 //! - [`ledger`]: the bucket rules of each entry type and how a movement is written;
 //! - [`wallet`]: the wallet and affiliate reads; [`pagination`]: page arithmetic.
 
+pub mod analytics;
 pub mod auth;
 pub mod config;
 pub mod currency;
+pub mod dashboard;
 pub mod db;
 pub mod envelope;
 pub mod error;
@@ -18,6 +20,7 @@ pub mod holds;
 pub mod http;
 pub mod idempotency;
 pub mod ledger;
+pub mod links;
 pub mod pagination;
 pub mod payouts;
 pub mod time;

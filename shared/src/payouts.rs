@@ -121,6 +121,7 @@ async fn cashout_locked(
             event_id: None,
             product_id: None,
             payout_id: Some(payout_id),
+            analytics: Default::default(),
         };
         match commit(ctx, &current, &movement, entry_id, extras).await {
             Ok(_) => {
@@ -289,6 +290,7 @@ pub async fn decide(
             event_id: None,
             product_id: None,
             payout_id: Some(payout_id),
+            analytics: Default::default(),
         };
         let extras = vec![
             (DecisionItem::Payout, decision_update(ctx, &decided, true)?),

@@ -121,6 +121,9 @@ pub async fn create_user(ctx: &Ctx, new: NewUser<'_>) -> Result<i64, UserError> 
         public_count: 0,
         affiliate_count: 0,
         payout_count: 0,
+        analytics: crate::analytics::Analytics::default(),
+        master_id: None,
+        children: Vec::new(),
         version: 0,
     };
     let email_item = [

@@ -242,6 +242,9 @@ mod tests {
             public_count: 0,
             affiliate_count: 0,
             payout_count: 0,
+            analytics: crate::analytics::Analytics::default(),
+            master_id: None,
+            children: Vec::new(),
             version: 0,
         }
     }

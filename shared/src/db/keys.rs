@@ -12,6 +12,7 @@
 //! | payout, the user's list copy | `USER#<uid>` | `PAYOUT#<u64::MAX - seq, 20 digits>` |
 //! | payout | `PAYOUT#<payout id>` | `PAYOUT` |
 //! | idempotency record | `IDEM#<uid>#<Idempotency-Key>` | `IDEM` |
+//! | product (with its counters) | `PRODUCT#<product id>` | `PRODUCT` |
 //! | API token | `TOKEN#<token id>` | `TOKEN` |
 //! | applied event (dedup) | `EVENT#<event id>` | `EVENT` |
 //! | e-mail uniqueness | `EMAIL#<lower-case e-mail>` | `EMAIL` |
@@ -27,7 +28,9 @@
 //! `GSI1SK = <release epoch, 12 digits>#<uid>#<event id>` until released (a sparse
 //! index), so matured lots are found with a Query, never a scan. Payouts carry
 //! `GSI1PK = PAYOUTS#<status>`, `GSI1SK = <requested epoch, 12 digits>#<payout id>`
-//! (the operator's list by status).
+//! (the operator's list by status). Products that can be top performers carry
+//! `GSI1PK = TOP#<uid>`, `GSI1SK = <rank>` (see [`top_product_gsi_sk`]), so an
+//! account's top 5 is one Query of 5 items whatever its number of products.
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -91,6 +94,26 @@ pub fn idempotency_pk(user_id: i64, key: &str) -> String {
     format!("IDEM#{user_id}#{key}")
 }
 pub const IDEMPOTENCY_SK: &str = "IDEM";
+
+pub fn product_pk(product_id: i64) -> String {
+    format!("PRODUCT#{product_id}")
+}
+pub const PRODUCT_SK: &str = "PRODUCT";
+
+pub fn top_products_gsi_pk(user_id: i64) -> String {
+    format!("TOP#{user_id}")
+}
+
+/// Ascending order of this key is the ranking: conversion rate (in hundredths of
+/// a percent) descending, then unlocks descending, then product id ascending.
+pub fn top_product_gsi_sk(rate_centi: i64, unlocks: i64, product_id: i64) -> String {
+    format!(
+        "{:020}#{:020}#{:020}",
+        u64::MAX - rate_centi.max(0).unsigned_abs(),
+        u64::MAX - unlocks.max(0).unsigned_abs(),
+        product_id.max(0)
+    )
+}
 
 pub fn token_pk(token_id: i64) -> String {
     format!("TOKEN#{token_id}")
@@ -179,6 +202,16 @@ mod tests {
             payouts_by_status_gsi_sk(5, 9),
             "000000000005#00000000000000000009"
         );
+    }
+
+    #[test]
+    fn top_rank_orders_rate_then_unlocks_then_id() {
+        let better_rate = top_product_gsi_sk(1250, 1, 9);
+        let worse_rate = top_product_gsi_sk(353, 999, 1);
+        assert!(better_rate < worse_rate);
+        assert!(top_product_gsi_sk(500, 20, 9) < top_product_gsi_sk(500, 10, 1));
+        assert!(top_product_gsi_sk(500, 10, 1) < top_product_gsi_sk(500, 10, 2));
+        assert!(top_product_gsi_sk(100_000_000, 0, 1) < top_product_gsi_sk(99_999_999, 0, 1));
     }
 
     #[test]

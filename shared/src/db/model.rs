@@ -1,7 +1,8 @@
 //! Item formats: every stored record, its attributes and its conversions.
 
 use super::item::{
-    b, get_bool, get_i64, get_opt_i64, get_opt_str, get_str, n, opt_s, s, Item, ItemError,
+    b, get_bool, get_i64, get_opt_i64, get_opt_str, get_str, n, opt_s, s, AttributeValue, Item,
+    ItemError,
 };
 use super::keys;
 use crate::currency::Currency;
@@ -25,8 +26,46 @@ pub struct Account {
     pub affiliate_count: i64,
     /// Payouts ever requested (the user's payout list).
     pub payout_count: i64,
+    /// Dashboard counters over the account's products (kept by the ledger).
+    pub analytics: crate::analytics::Analytics,
+    /// Set on a child account: its master.
+    pub master_id: Option<i64>,
+    /// Set on a master account: its children, in the order they were linked.
+    pub children: Vec<Link>,
     /// Bumped by every write, the condition of optimistic concurrency.
     pub version: i64,
+}
+
+/// A master -> child link, as stored in the master's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    pub link_id: i64,
+    pub child_id: i64,
+    pub linked_at: i64,
+}
+
+impl Link {
+    pub fn to_attr(&self) -> AttributeValue {
+        AttributeValue::M(
+            [
+                (attr::LINK_ID.to_owned(), n(self.link_id)),
+                (attr::CHILD_ID.to_owned(), n(self.child_id)),
+                (attr::LINKED_AT.to_owned(), n(self.linked_at)),
+            ]
+            .into(),
+        )
+    }
+
+    pub fn from_attr(value: &AttributeValue) -> Result<Self, ItemError> {
+        match value {
+            AttributeValue::M(map) => Ok(Self {
+                link_id: get_i64(map, attr::LINK_ID)?,
+                child_id: get_i64(map, attr::CHILD_ID)?,
+                linked_at: get_i64(map, attr::LINKED_AT)?,
+            }),
+            _ => Err(ItemError::Invalid(attr::CHILDREN.to_owned())),
+        }
+    }
 }
 
 /// The wallet buckets, in minor units.
@@ -62,6 +101,15 @@ pub mod attr {
     pub const PUBLIC_COUNT: &str = "public_count";
     pub const AFFILIATE_COUNT: &str = "affiliate_count";
     pub const PAYOUT_COUNT: &str = "payout_count";
+    pub const CONTENT_ITEMS: &str = "content_items";
+    pub const LINK_CLICKS: &str = "link_clicks";
+    pub const UNLOCKS: &str = "unlocks";
+    pub const PRODUCT_REVENUE: &str = "product_revenue";
+    pub const MASTER_ID: &str = "master_id";
+    pub const CHILDREN: &str = "children";
+    pub const LINK_ID: &str = "link_id";
+    pub const CHILD_ID: &str = "child_id";
+    pub const LINKED_AT: &str = "linked_at";
     pub const VERSION: &str = "version";
 }
 
@@ -84,10 +132,24 @@ impl Account {
             (PUBLIC_COUNT.to_owned(), n(self.public_count)),
             (AFFILIATE_COUNT.to_owned(), n(self.affiliate_count)),
             (PAYOUT_COUNT.to_owned(), n(self.payout_count)),
+            (CONTENT_ITEMS.to_owned(), n(self.analytics.content_items)),
+            (LINK_CLICKS.to_owned(), n(self.analytics.link_clicks)),
+            (UNLOCKS.to_owned(), n(self.analytics.unlocks)),
+            (
+                PRODUCT_REVENUE.to_owned(),
+                n(self.analytics.product_revenue),
+            ),
+            (
+                CHILDREN.to_owned(),
+                AttributeValue::L(self.children.iter().map(Link::to_attr).collect()),
+            ),
             (VERSION.to_owned(), n(self.version)),
         ]
         .into();
         item.extend(self.balance.to_attrs());
+        if let Some(master) = self.master_id {
+            item.insert(MASTER_ID.to_owned(), n(master));
+        }
         item
     }
 
@@ -107,6 +169,20 @@ impl Account {
             public_count: get_i64(item, PUBLIC_COUNT)?,
             affiliate_count: get_i64(item, AFFILIATE_COUNT)?,
             payout_count: get_opt_i64(item, PAYOUT_COUNT)?.unwrap_or(0),
+            analytics: crate::analytics::Analytics {
+                content_items: get_opt_i64(item, CONTENT_ITEMS)?.unwrap_or(0),
+                link_clicks: get_opt_i64(item, LINK_CLICKS)?.unwrap_or(0),
+                unlocks: get_opt_i64(item, UNLOCKS)?.unwrap_or(0),
+                product_revenue: get_opt_i64(item, PRODUCT_REVENUE)?.unwrap_or(0),
+            },
+            master_id: get_opt_i64(item, MASTER_ID)?,
+            children: match item.get(CHILDREN) {
+                Some(AttributeValue::L(list)) => {
+                    list.iter().map(Link::from_attr).collect::<Result<_, _>>()?
+                }
+                Some(AttributeValue::Null(_)) | None => Vec::new(),
+                Some(_) => return Err(ItemError::Invalid(CHILDREN.to_owned())),
+            },
             version: get_i64(item, VERSION)?,
         })
     }
@@ -519,6 +595,120 @@ impl Payout {
     }
 }
 
+/// A product of a creator, with its counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub product_id: i64,
+    pub user_id: i64,
+    pub title: Option<String>,
+    pub media_complete: bool,
+    pub deleted: bool,
+    pub thumbnail: Option<crate::ledger::event::Thumbnail>,
+    pub link_clicks: i64,
+    pub unlocks: i64,
+    pub total_earnings: i64,
+    /// Bumped by every write (optimistic concurrency); 0 = not stored yet.
+    pub version: i64,
+}
+
+pub mod product_attr {
+    pub const PRODUCT_ID: &str = "product_id";
+    pub const TITLE: &str = "title";
+    pub const MEDIA_COMPLETE: &str = "media_complete";
+    pub const DELETED: &str = "deleted";
+    pub const THUMBNAIL: &str = "thumbnail";
+    pub const LINK_CLICKS: &str = "link_clicks";
+    pub const UNLOCKS: &str = "unlocks";
+    pub const TOTAL_EARNINGS: &str = "total_earnings";
+    pub const VERSION: &str = "version";
+}
+
+impl Product {
+    /// A product the events have not described yet.
+    pub fn new(product_id: i64, user_id: i64) -> Self {
+        Self {
+            product_id,
+            user_id,
+            title: None,
+            media_complete: false,
+            deleted: false,
+            thumbnail: None,
+            link_clicks: 0,
+            unlocks: 0,
+            total_earnings: 0,
+            version: 0,
+        }
+    }
+
+    /// Can rank in top_performing: not deleted, complete media, clicked.
+    pub fn can_rank(&self) -> bool {
+        !self.deleted && self.media_complete && self.link_clicks >= 1
+    }
+
+    pub fn conversion_rate_centi(&self) -> i64 {
+        crate::analytics::conversion_rate_centi(self.unlocks, self.link_clicks)
+    }
+
+    pub fn to_item(&self) -> Item {
+        use product_attr::*;
+        let thumbnail = self
+            .thumbnail
+            .as_ref()
+            .and_then(|t| serde_json::to_string(t).ok());
+        let mut item: Item = [
+            (keys::PK.to_owned(), s(keys::product_pk(self.product_id))),
+            (keys::SK.to_owned(), s(keys::PRODUCT_SK)),
+            (PRODUCT_ID.to_owned(), n(self.product_id)),
+            (attr::USER_ID.to_owned(), n(self.user_id)),
+            (TITLE.to_owned(), opt_s(self.title.as_deref())),
+            (MEDIA_COMPLETE.to_owned(), b(self.media_complete)),
+            (DELETED.to_owned(), b(self.deleted)),
+            (THUMBNAIL.to_owned(), opt_s(thumbnail.as_deref())),
+            (LINK_CLICKS.to_owned(), n(self.link_clicks)),
+            (UNLOCKS.to_owned(), n(self.unlocks)),
+            (TOTAL_EARNINGS.to_owned(), n(self.total_earnings)),
+            (VERSION.to_owned(), n(self.version)),
+        ]
+        .into();
+        if self.can_rank() {
+            item.insert(
+                keys::GSI1_PK.to_owned(),
+                s(keys::top_products_gsi_pk(self.user_id)),
+            );
+            item.insert(
+                keys::GSI1_SK.to_owned(),
+                s(keys::top_product_gsi_sk(
+                    self.conversion_rate_centi(),
+                    self.unlocks,
+                    self.product_id,
+                )),
+            );
+        }
+        item
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+        use product_attr::*;
+        let thumbnail = get_opt_str(item, THUMBNAIL)?
+            .map(|text| {
+                serde_json::from_str(text).map_err(|_| ItemError::Invalid(THUMBNAIL.to_owned()))
+            })
+            .transpose()?;
+        Ok(Self {
+            product_id: get_i64(item, PRODUCT_ID)?,
+            user_id: get_i64(item, attr::USER_ID)?,
+            title: get_opt_str(item, TITLE)?.map(str::to_owned),
+            media_complete: get_bool(item, MEDIA_COMPLETE)?,
+            deleted: get_bool(item, DELETED)?,
+            thumbnail,
+            link_clicks: get_i64(item, LINK_CLICKS)?,
+            unlocks: get_i64(item, UNLOCKS)?,
+            total_earnings: get_i64(item, TOTAL_EARNINGS)?,
+            version: get_i64(item, VERSION)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -541,6 +731,18 @@ mod tests {
             public_count: 7,
             affiliate_count: 1,
             payout_count: 2,
+            analytics: crate::analytics::Analytics {
+                content_items: 1,
+                link_clicks: 2,
+                unlocks: 3,
+                product_revenue: 4,
+            },
+            master_id: Some(9),
+            children: vec![Link {
+                link_id: 5,
+                child_id: 6,
+                linked_at: 7,
+            }],
             version: 11,
         }
     }
@@ -614,6 +816,29 @@ mod tests {
         assert_eq!(Payout::from_item(&p.to_list_item()), Ok(p.clone()));
         assert_eq!(get_str(&p.to_item(), keys::GSI1_PK), Ok("PAYOUTS#declined"));
         assert!(!p.to_list_item().contains_key(keys::GSI1_PK));
+    }
+
+    #[test]
+    fn product_round_trips_and_ranks_only_when_eligible() {
+        let mut p = Product::new(7, 42);
+        p.title = Some("Sunset set".into());
+        p.thumbnail = Some(crate::ledger::event::Thumbnail {
+            url: "https://x/7.jpg".into(),
+            width: 640,
+            height: 480,
+        });
+        p.unlocks = 10;
+        p.link_clicks = 80;
+        p.version = 3;
+        assert_eq!(Product::from_item(&p.to_item()), Ok(p.clone()));
+        assert!(!p.to_item().contains_key(keys::GSI1_PK), "media incomplete");
+        p.media_complete = true;
+        assert_eq!(get_str(&p.to_item(), keys::GSI1_PK), Ok("TOP#42"));
+        p.deleted = true;
+        assert!(!p.to_item().contains_key(keys::GSI1_PK), "deleted");
+        p.deleted = false;
+        p.link_clicks = 0;
+        assert!(!p.to_item().contains_key(keys::GSI1_PK), "never clicked");
     }
 
     #[test]

@@ -4,9 +4,10 @@
 
 use super::event::{parse_event, Event, EventBody, InvalidEvent};
 use super::{next_balance, BalanceError, EntryType};
+use crate::analytics::Analytics;
 use crate::db::item::{b, n, s, Item};
 use crate::db::keys;
-use crate::db::model::{attr, lot_attr, Account, Entry, EventRecord, Lot};
+use crate::db::model::{attr, lot_attr, product_attr, Account, Entry, EventRecord, Lot, Product};
 use crate::db::{cancellation_codes, Ctx};
 use crate::error::AppError;
 use crate::time::now_epoch;
@@ -31,6 +32,8 @@ pub struct Movement {
     pub event_id: Option<String>,
     pub product_id: Option<i64>,
     pub payout_id: Option<i64>,
+    /// What the movement changes in the account's product counters.
+    pub analytics: Analytics,
 }
 
 /// Why a commit did not happen.
@@ -134,7 +137,7 @@ pub async fn commit<T: Clone>(
         keys::hidden_entry_sk(entry_id)
     };
     let mut items = vec![
-        account_update(ctx, account, &after)?,
+        account_update(ctx, account, &after, &movement.analytics)?,
         put_new(ctx, entry.to_item(entry_sk))?,
     ];
     if affiliate {
@@ -143,10 +146,21 @@ pub async fn commit<T: Clone>(
             entry.to_item(keys::affiliate_entry_sk(after.affiliate_count)),
         )?);
     }
+    run_transaction(ctx, items, extras).await?;
+    Ok((after, entry))
+}
+
+/// Runs `items` and then `extras` as one transaction. A failed condition of an
+/// extra is reported with its tag; any other failed condition or conflict is a
+/// [`CommitError::Conflict`] (read again and retry).
+async fn run_transaction<T: Clone>(
+    ctx: &Ctx,
+    mut items: Vec<TransactWriteItem>,
+    extras: Vec<(T, TransactWriteItem)>,
+) -> Result<(), CommitError<T>> {
     let fixed = items.len();
     let tags: Vec<T> = extras.iter().map(|(tag, _)| tag.clone()).collect();
     items.extend(extras.into_iter().map(|(_, item)| item));
-
     let result = ctx
         .db
         .transact_write_items()
@@ -157,7 +171,7 @@ pub async fn commit<T: Clone>(
         .send()
         .await;
     match result {
-        Ok(_) => Ok((after, entry)),
+        Ok(_) => Ok(()),
         Err(err) => match cancellation_codes(&err) {
             Some(codes) => {
                 let failed_extra = tags.iter().enumerate().find(|(i, _)| {
@@ -189,6 +203,60 @@ pub async fn commit<T: Clone>(
     }
 }
 
+/// Changes only the product counters of an account (events that move no
+/// money): added, so it needs no version and races with nothing.
+pub async fn commit_analytics<T: Clone>(
+    ctx: &Ctx,
+    user_id: i64,
+    analytics: &Analytics,
+    extras: Vec<(T, TransactWriteItem)>,
+) -> Result<(), CommitError<T>> {
+    let (add, values) = analytics_add(analytics);
+    let account_item = if add.is_empty() {
+        crate::users::account_alive_check(ctx, user_id).map_err(AppError::from)?
+    } else {
+        let mut update = Update::builder()
+            .table_name(ctx.table())
+            .key(keys::PK, s(keys::user_pk(user_id)))
+            .key(keys::SK, s(keys::ACCOUNT_SK))
+            .update_expression(add)
+            .condition_expression("attribute_exists(PK) AND #de = :false")
+            .expression_attribute_names("#de", attr::DELETED)
+            .expression_attribute_values(":false", b(false));
+        for (name, attribute, value) in values {
+            update = update
+                .expression_attribute_names(name, attribute)
+                .expression_attribute_values(name.replace('#', ":"), n(value));
+        }
+        TransactWriteItem::builder()
+            .update(update.build().map_err(AppError::from)?)
+            .build()
+    };
+    run_transaction(ctx, vec![account_item], extras).await
+}
+
+/// `ADD` clauses for the non-zero analytics changes: the expression and
+/// (placeholder, attribute, value) triples.
+fn analytics_add(a: &Analytics) -> (String, Vec<(&'static str, &'static str, i64)>) {
+    let values: Vec<(&'static str, &'static str, i64)> = [
+        ("#ci", attr::CONTENT_ITEMS, a.content_items),
+        ("#lc", attr::LINK_CLICKS, a.link_clicks),
+        ("#un", attr::UNLOCKS, a.unlocks),
+        ("#pr", attr::PRODUCT_REVENUE, a.product_revenue),
+    ]
+    .into_iter()
+    .filter(|(_, _, v)| *v != 0)
+    .collect();
+    if values.is_empty() {
+        return (String::new(), values);
+    }
+    let clauses: Vec<String> = values
+        .iter()
+        .map(|(name, _, _)| format!("{name} {}", name.replace('#', ":")))
+        .collect();
+    (format!("ADD {}", clauses.join(", ")), values)
+}
+
 /// Sets the buckets and counters of `after`, if the account is still at the
 /// version of `before`. Every write of an account bumps its version (deleting
 /// it too), so callers decide on what they read: events refuse a deleted user,
@@ -197,14 +265,16 @@ fn account_update(
     ctx: &Ctx,
     before: &Account,
     after: &Account,
+    analytics: &Analytics,
 ) -> Result<TransactWriteItem, AppError> {
-    let update = Update::builder()
+    let (add, add_values) = analytics_add(analytics);
+    let mut update = Update::builder()
         .table_name(ctx.table())
         .key(keys::PK, s(keys::user_pk(before.user_id)))
         .key(keys::SK, s(keys::ACCOUNT_SK))
-        .update_expression(
-            "SET #av = :av, #ho = :ho, #pe = :pe, #rr = :rr, #pc = :pc, #ac = :ac, #yc = :yc, #ve = :v1",
-        )
+        .update_expression(format!(
+            "SET #av = :av, #ho = :ho, #pe = :pe, #rr = :rr, #pc = :pc, #ac = :ac, #yc = :yc, #ve = :v1 {add}"
+        ))
         .condition_expression("#ve = :v0")
         .expression_attribute_names("#av", attr::AVAILABLE)
         .expression_attribute_names("#ho", attr::HOLD)
@@ -222,8 +292,13 @@ fn account_update(
         .expression_attribute_values(":ac", n(after.affiliate_count))
         .expression_attribute_values(":yc", n(after.payout_count))
         .expression_attribute_values(":v1", n(after.version))
-        .expression_attribute_values(":v0", n(before.version))
-        .build()?;
+        .expression_attribute_values(":v0", n(before.version));
+    for (name, attribute, value) in add_values {
+        update = update
+            .expression_attribute_names(name, attribute)
+            .expression_attribute_values(name.replace('#', ":"), n(value));
+    }
+    let update = update.build()?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
@@ -344,6 +419,7 @@ enum EventItem {
     Record,
     NewLot,
     ReleasedLot,
+    Product,
 }
 
 pub async fn apply_event(ctx: &Ctx, event: &Event) -> Result<EventStatus, EventError> {
@@ -363,19 +439,38 @@ pub async fn apply_event(ctx: &Ctx, event: &Event) -> Result<EventStatus, EventE
         };
         let now = now_epoch();
         let (movement, lot_item) = plan(ctx, event, now).await?;
+        let product = product_change(ctx, event).await?;
         let record = EventRecord {
             event_id: event.event_id.clone(),
             payload_sha256: event.payload_sha256.clone(),
             user_id: event.user_id,
-            entry_id: Some(entry_id),
+            entry_id: movement.as_ref().map(|_| entry_id),
             applied_at: now,
         };
         let mut extras = vec![(EventItem::Record, put_new(ctx, record.to_item())?)];
         extras.extend(lot_item);
-        match commit(ctx, &account, &movement, entry_id, extras).await {
-            Ok(_) => return Ok(EventStatus::Applied),
+        let analytics = match product {
+            Some((analytics, item)) => {
+                extras.push((EventItem::Product, item));
+                analytics
+            }
+            None => Analytics::default(),
+        };
+        let outcome = match movement {
+            Some(mut movement) => {
+                movement.analytics = analytics;
+                commit(ctx, &account, &movement, entry_id, extras)
+                    .await
+                    .map(|_| ())
+            }
+            None => commit_analytics(ctx, account.user_id, &analytics, extras).await,
+        };
+        match outcome {
+            Ok(()) => return Ok(EventStatus::Applied),
             Err(CommitError::Conflict)
-            | Err(CommitError::ExtraConditionFailed(EventItem::NewLot)) => backoff(attempt).await,
+            | Err(CommitError::ExtraConditionFailed(EventItem::NewLot | EventItem::Product)) => {
+                backoff(attempt).await
+            }
             Err(CommitError::ExtraConditionFailed(EventItem::Record)) => {
                 if let Some(status) = check_replay(ctx, event).await? {
                     return Ok(status);
@@ -427,22 +522,26 @@ async fn check_replay(ctx: &Ctx, event: &Event) -> Result<Option<EventStatus>, E
     }
 }
 
-/// The movement an event makes and the lot item that goes with it.
+/// The movement an event makes (none for product analytics events) and the
+/// lot item that goes with it.
 async fn plan(
     ctx: &Ctx,
     event: &Event,
     now: i64,
-) -> Result<(Movement, Option<(EventItem, TransactWriteItem)>), EventError> {
+) -> Result<(Option<Movement>, Option<(EventItem, TransactWriteItem)>), EventError> {
     let movement =
-        |entry_type, amount, held, title: &Option<String>, at: &Option<i64>, product_id| Movement {
-            entry_type,
-            amount,
-            held,
-            title: title.clone(),
-            created_at: at.unwrap_or(now),
-            event_id: Some(event.event_id.clone()),
-            product_id,
-            payout_id: None,
+        |entry_type, amount, held, title: &Option<String>, at: &Option<i64>, product_id| {
+            Some(Movement {
+                entry_type,
+                amount,
+                held,
+                title: title.clone(),
+                created_at: at.unwrap_or(now),
+                event_id: Some(event.event_id.clone()),
+                product_id,
+                payout_id: None,
+                analytics: Analytics::default(),
+            })
         };
     let new_lot = |amount, release_at| -> Result<_, AppError> {
         let lot = Lot {
@@ -546,5 +645,114 @@ async fn plan(
                 )),
             )
         }
+        EventBody::ProductUpsert { .. } | EventBody::LinkClicks { .. } => (None, None),
     })
+}
+
+/// What an event does to a product: its new state (as a conditioned Put) and
+/// the change of the account's counters. `None` when it touches no product.
+async fn product_change(
+    ctx: &Ctx,
+    event: &Event,
+) -> Result<Option<(Analytics, TransactWriteItem)>, EventError> {
+    let product_id = match &event.body {
+        EventBody::Earning {
+            affiliate: false,
+            product_id: Some(id),
+            ..
+        }
+        | EventBody::Refund {
+            product_id: Some(id),
+            ..
+        }
+        | EventBody::ProductUpsert { product_id: id, .. }
+        | EventBody::LinkClicks { product_id: id, .. } => *id,
+        _ => return Ok(None),
+    };
+    let existing = read_product(ctx, product_id).await?;
+    if existing
+        .as_ref()
+        .is_some_and(|p| p.user_id != event.user_id)
+    {
+        return Err(EventError::Rejected(format!(
+            "product {product_id} belongs to another user"
+        )));
+    }
+    // A refund of a product never described changes no product.
+    if existing.is_none() && matches!(event.body, EventBody::Refund { .. }) {
+        return Ok(None);
+    }
+    let before = existing.unwrap_or_else(|| Product::new(product_id, event.user_id));
+    let mut after = before.clone();
+    let overflow =
+        || EventError::Rejected(format!("product {product_id}'s counters would overflow"));
+    match &event.body {
+        EventBody::Earning { amount, .. } => {
+            after.unlocks = after.unlocks.checked_add(1).ok_or_else(overflow)?;
+            after.total_earnings = after
+                .total_earnings
+                .checked_add(*amount)
+                .ok_or_else(overflow)?;
+        }
+        EventBody::Refund { amount, .. } => {
+            after.total_earnings = after.total_earnings.saturating_sub(*amount).max(0);
+        }
+        EventBody::ProductUpsert {
+            title,
+            media_complete,
+            deleted,
+            thumbnail,
+            ..
+        } => {
+            if let Some(title) = title {
+                after.title = title.clone();
+            }
+            if let Some(media_complete) = media_complete {
+                after.media_complete = *media_complete;
+            }
+            if let Some(deleted) = deleted {
+                after.deleted = *deleted;
+            }
+            if let Some(thumbnail) = thumbnail {
+                after.thumbnail = thumbnail.clone();
+            }
+        }
+        EventBody::LinkClicks { count, .. } => {
+            after.link_clicks = after.link_clicks.checked_add(*count).ok_or_else(overflow)?;
+        }
+        _ => {}
+    }
+    after.version = before.version.saturating_add(1);
+    let analytics = Analytics::of_product(&after)
+        .change_from(&Analytics::of_product(&before))
+        .ok_or_else(overflow)?;
+    let put = Put::builder()
+        .table_name(ctx.table())
+        .set_item(Some(after.to_item()));
+    let put = if before.version == 0 {
+        put.condition_expression("attribute_not_exists(PK)")
+    } else {
+        put.condition_expression("#ve = :ve")
+            .expression_attribute_names("#ve", product_attr::VERSION)
+            .expression_attribute_values(":ve", n(before.version))
+    };
+    let item = TransactWriteItem::builder()
+        .put(put.build().map_err(AppError::from)?)
+        .build();
+    Ok(Some((analytics, item)))
+}
+
+pub async fn read_product(ctx: &Ctx, product_id: i64) -> Result<Option<Product>, AppError> {
+    let out = ctx
+        .db
+        .get_item()
+        .table_name(ctx.table())
+        .key(keys::PK, s(keys::product_pk(product_id)))
+        .key(keys::SK, s(keys::PRODUCT_SK))
+        .consistent_read(true)
+        .send()
+        .await?;
+    out.item
+        .map(|item| Product::from_item(&item).map_err(AppError::internal))
+        .transpose()
 }

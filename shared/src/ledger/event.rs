@@ -54,7 +54,32 @@ pub enum EventBody {
         title: Option<String>,
         occurred_at: Option<i64>,
     },
+    /// Creates or changes a product. An absent field keeps its current value
+    /// (for a new product: no title, media incomplete, not deleted, no thumbnail).
+    ProductUpsert {
+        product_id: i64,
+        /// `Some(None)`: `"title": null` clears it.
+        title: Option<Option<String>>,
+        media_complete: Option<bool>,
+        deleted: Option<bool>,
+        thumbnail: Option<Option<Thumbnail>>,
+    },
+    LinkClicks {
+        product_id: i64,
+        count: i64,
+    },
 }
+
+/// A product's thumbnail.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Thumbnail {
+    pub url: String,
+    pub width: i64,
+    pub height: i64,
+}
+
+pub const MAX_URL_LEN: usize = 2048;
+pub const MAX_THUMBNAIL_SIDE: i64 = 100_000;
 
 /// Why an event is refused. The message is shown to the operator as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +114,8 @@ pub fn parse_event(value: &Value) -> Result<Event, InvalidEvent> {
         "fee" | "hold" => &["amount"],
         "refund" => &["amount", "product_id"],
         "release_hold" => &["hold_event_id"],
+        "product_upsert" => &["product_id", "media_complete", "deleted", "thumbnail"],
+        "link_clicks" => &["product_id", "count"],
         other => return Err(invalid(format!("unknown kind {other:?}"))),
     };
     if let Some(unknown) = obj
@@ -102,6 +129,7 @@ pub fn parse_event(value: &Value) -> Result<Event, InvalidEvent> {
     let event_id = identifier(obj, "event_id")?;
     let user_id =
         integer(obj, "user_id", 1, MAX_ID)?.ok_or_else(|| invalid("user_id is required"))?;
+    let title_given = obj.contains_key("title");
     let title = title(obj)?;
     let occurred_at = match obj.get("occurred_at") {
         None | Some(Value::Null) => None,
@@ -139,10 +167,26 @@ pub fn parse_event(value: &Value) -> Result<Event, InvalidEvent> {
             title,
             occurred_at,
         },
-        _ => EventBody::ReleaseHold {
+        "release_hold" => EventBody::ReleaseHold {
             hold_event_id: identifier(obj, "hold_event_id")?,
             title,
             occurred_at,
+        },
+        "product_upsert" => EventBody::ProductUpsert {
+            product_id: product_id()?.ok_or_else(|| invalid("product_id is required"))?,
+            title: title_given.then_some(title),
+            media_complete: boolean(obj, "media_complete")?,
+            deleted: boolean(obj, "deleted")?,
+            thumbnail: match obj.get("thumbnail") {
+                None => None,
+                Some(Value::Null) => Some(None),
+                Some(v) => Some(Some(thumbnail(v)?)),
+            },
+        },
+        _ => EventBody::LinkClicks {
+            product_id: product_id()?.ok_or_else(|| invalid("product_id is required"))?,
+            count: integer(obj, "count", 1, MAX_AMOUNT)?
+                .ok_or_else(|| invalid("count is required"))?,
         },
     };
     Ok(Event {
@@ -185,6 +229,41 @@ fn integer(
             ))),
         },
     }
+}
+
+fn boolean(obj: &Map<String, Value>, name: &str) -> Result<Option<bool>, InvalidEvent> {
+    match obj.get(name) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(invalid(format!("{name} must be true or false"))),
+    }
+}
+
+fn thumbnail(value: &Value) -> Result<Thumbnail, InvalidEvent> {
+    let message = || {
+        invalid(format!(
+            "thumbnail must be null or {{\"url\": a string of 1 to {MAX_URL_LEN} characters, \"width\" and \"height\": integers from 1 to {MAX_THUMBNAIL_SIDE}}}"
+        ))
+    };
+    let obj = value.as_object().ok_or_else(message)?;
+    if obj.len() != 3 {
+        return Err(message());
+    }
+    let url = obj.get("url").and_then(Value::as_str).ok_or_else(message)?;
+    if url.is_empty() || url.len() > MAX_URL_LEN || url.chars().any(char::is_control) {
+        return Err(message());
+    }
+    let side = |name: &str| {
+        obj.get(name)
+            .and_then(Value::as_i64)
+            .filter(|v| (1..=MAX_THUMBNAIL_SIDE).contains(v))
+            .ok_or_else(message)
+    };
+    Ok(Thumbnail {
+        url: url.to_owned(),
+        width: side("width")?,
+        height: side("height")?,
+    })
 }
 
 fn title(obj: &Map<String, Value>) -> Result<Option<String>, InvalidEvent> {
@@ -291,6 +370,8 @@ mod tests {
             json!({"kind":"hold","event_id":"h_1","user_id":42,"amount":100,"title":"Dispute"}),
             json!({"kind":"release_hold","event_id":"rh_1","user_id":42,"hold_event_id":"h_1","title":"Dispute resolved"}),
             json!({"kind":"fee","event_id":"f","user_id":1,"amount":1,"occurred_at":"2026-04-20T10:15:00Z"}),
+            json!({"kind":"product_upsert","event_id":"p_1","user_id":42,"product_id":7,"title":"Sunset set","media_complete":true,"deleted":false,"thumbnail":{"url":"https://cdn.example/7.jpg","width":640,"height":480}}),
+            json!({"kind":"link_clicks","event_id":"c_1","user_id":42,"product_id":7,"count":3}),
         ] {
             parse_event(&v).unwrap();
         }
@@ -367,6 +448,49 @@ mod tests {
             err(json!({"kind":"release_hold","event_id":"x","user_id":1}))
                 .starts_with("hold_event_id is required")
         );
+    }
+
+    #[test]
+    fn product_upsert_keeps_absent_fields() {
+        let e = parse_event(&json!({"kind":"product_upsert","event_id":"p","user_id":1,"product_id":7,"deleted":true,"title":null})).unwrap();
+        assert_eq!(
+            e.body,
+            EventBody::ProductUpsert {
+                product_id: 7,
+                title: Some(None),
+                media_complete: None,
+                deleted: Some(true),
+                thumbnail: None
+            }
+        );
+        let bad_thumbs = [
+            json!("x"),
+            json!({"url":"","width":1,"height":1}),
+            json!({"url":"u","width":0,"height":1}),
+            json!({"url":"u","width":1}),
+            json!({"url":"u","width":1,"height":1,"alt":"x"}),
+        ];
+        for thumb in bad_thumbs {
+            assert!(err(json!({"kind":"product_upsert","event_id":"p","user_id":1,"product_id":7,"thumbnail":thumb})).starts_with("thumbnail must be"));
+        }
+        assert_eq!(
+            err(
+                json!({"kind":"product_upsert","event_id":"p","user_id":1,"product_id":7,"deleted":"yes"})
+            ),
+            "deleted must be true or false"
+        );
+        assert_eq!(
+            err(json!({"kind":"product_upsert","event_id":"p","user_id":1})),
+            "product_id is required"
+        );
+        assert_eq!(
+            err(json!({"kind":"link_clicks","event_id":"c","user_id":1,"product_id":7})),
+            "count is required"
+        );
+        assert!(err(
+            json!({"kind":"link_clicks","event_id":"c","user_id":1,"product_id":7,"count":0})
+        )
+        .starts_with("count must be"));
     }
 
     #[test]

@@ -1,0 +1,14 @@
+//! Lambda entry point: init only. The handler is [`linked_accounts::handle`].
+
+use lambda_http::{run, service_fn, Error, Request};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::init_tracing();
+    let ctx = shared::Ctx::from_env().await?;
+    let ctx = &ctx;
+    run(service_fn(move |req: Request| async move {
+        Ok::<_, std::convert::Infallible>(linked_accounts::handle(ctx, req).await)
+    }))
+    .await
+}

@@ -1,0 +1,16 @@
+//! GET /api/dashboard/summary: the bearer's dashboard KPIs (SPEC 4.4), always
+//! about the bearer alone, master or not.
+
+use lambda_http::{Body, Request, Response};
+use shared::auth::{authenticate, Needs};
+use shared::dashboard::{summary, Summary};
+use shared::{ApiResponse, AppError, Ctx};
+
+pub async fn handle(ctx: &Ctx, req: Request) -> Response<Body> {
+    ApiResponse::from_result(dashboard(ctx, &req).await).into_response()
+}
+
+async fn dashboard(ctx: &Ctx, req: &Request) -> Result<Summary, AppError> {
+    let principal = authenticate(ctx, req.headers(), Needs::Session).await?;
+    summary(ctx, principal.user_id).await
+}
