@@ -2,16 +2,23 @@
 
 SHELL := bash
 
-.PHONY: help test fmt lint dynamodb dev
+.PHONY: help test fmt lint dynamodb dev tools lint-infra test-scripts lambda deploy-plan
 
 help:
-	@echo "make test      install DynamoDB Local if missing, start it on a free port,"
-	@echo "               run fmt check, clippy and cargo tests against it, stop it"
+	@echo "make test      install DynamoDB Local and the Python tools if missing, start"
+	@echo "               DynamoDB Local on a free port, run fmt check, clippy, template"
+	@echo "               and workflow lint, the scripts' tests and cargo tests, stop it"
 	@echo "make fmt       format the code (cargo fmt --all)"
 	@echo "make lint      fmt check and clippy -D warnings"
 	@echo "make dynamodb  DynamoDB Local in the foreground on http://127.0.0.1:8000,"
 	@echo "               data kept in .data/dynamodb (Ctrl-C stops it)"
 	@echo "make dev       the local API (not built yet)"
+	@echo "make tools     the pinned Python tools (tools/requirements.txt) in .tools/venv"
+	@echo "make lint-infra  sam validate --lint, cfn-lint template.yaml, actionlint (offline)"
+	@echo "make test-scripts  the tests of scripts/ (deploy decisions, no Rust)"
+	@echo "make lambda    release zips of every function of template.yaml with cargo-lambda"
+	@echo "               (target/lambda/NAME/bootstrap.zip; ARCH=arm64 for Graviton)"
+	@echo "make deploy-plan BASE=rev [HEAD=rev]  what a push from BASE to HEAD deploys"
 
 test:
 	@bash scripts/test.sh
@@ -30,3 +37,21 @@ dynamodb:
 dev:
 	@echo "make dev: not built yet (see issue 6)"
 	@exit 1
+
+tools:
+	@bash scripts/tools.sh install
+
+lint-infra:
+	@bash scripts/lint-infra.sh
+
+test-scripts:
+	@bash scripts/tests/run.sh
+
+ARCH ?= x86_64
+lambda:
+	@bash scripts/build-lambdas.sh --arch $(ARCH)
+
+HEAD ?= HEAD
+deploy-plan:
+	@if [ -z "$(BASE)" ]; then echo "usage: make deploy-plan BASE=rev [HEAD=rev]" >&2; exit 2; fi
+	@bash scripts/changed-functions.sh "$(BASE)" "$(HEAD)"

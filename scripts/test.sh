@@ -31,6 +31,9 @@ trap 'exit 143' TERM
 echo "==> installing DynamoDB Local (skipped when already there)"
 "${DDB[@]}" install
 
+echo "==> installing the Python tools (skipped when already there)"
+bash "$ROOT/scripts/tools.sh" install
+
 echo "==> starting DynamoDB Local"
 endpoint="$("${DDB[@]}" start)"
 
@@ -48,6 +51,10 @@ step() {
     "${@:2}"
 }
 
-step 1/3 cargo fmt --all -- --check
-step 2/3 cargo clippy --workspace --all-targets -- -D warnings
-step 3/3 cargo test --workspace
+step 1/6 cargo fmt --all -- --check
+step 2/6 cargo clippy --workspace --all-targets -- -D warnings
+# The lint and script steps are quick, so they come before the cargo tests.
+step 3/6 bash scripts/lint-infra.sh template
+step 4/6 bash scripts/lint-infra.sh workflows
+step 5/6 bash scripts/tests/run.sh
+step 6/6 cargo test --workspace --no-fail-fast
