@@ -9,7 +9,7 @@ use crate::db::model::Lot;
 use crate::db::Ctx;
 use crate::error::AppError;
 use crate::ledger::apply::{
-    backoff, commit, lot_release, read_account, CommitError, Movement, MAX_ATTEMPTS,
+    backoff, commit, lot_release, read_account, read_lot, CommitError, Movement, MAX_ATTEMPTS,
 };
 use crate::ledger::EntryType;
 use serde::Serialize;
@@ -61,12 +61,23 @@ pub async fn release_due_lots(ctx: &Ctx, now: i64) -> Result<ReleaseSummary, App
 }
 
 /// Releases one lot. `Ok(false)` when it was already released.
-pub async fn release_lot(ctx: &Ctx, lot: &Lot, now: i64) -> Result<bool, AppError> {
+///
+/// Each attempt reads the account before the lot: a lot still unreleased then
+/// is still in the `hold` that was read, so the release never computes a
+/// negative hold; if another run releases it meanwhile, the version condition
+/// sends us round again and the lot is then seen released.
+pub async fn release_lot(ctx: &Ctx, due: &Lot, now: i64) -> Result<bool, AppError> {
     let entry_id = ctx.next_id().await?;
     for attempt in 0..MAX_ATTEMPTS {
-        let account = read_account(ctx, lot.user_id).await?.ok_or_else(|| {
-            AppError::internal(format!("lot of user {} without an account", lot.user_id))
+        let account = read_account(ctx, due.user_id).await?.ok_or_else(|| {
+            AppError::internal(format!("lot of user {} without an account", due.user_id))
         })?;
+        let lot = read_lot(ctx, due.user_id, &due.hold_event_id)
+            .await?
+            .ok_or_else(|| AppError::internal(format!("lot {:?} vanished", due.hold_event_id)))?;
+        if lot.released {
+            return Ok(false);
+        }
         let movement = Movement {
             entry_type: EntryType::ReleaseHold,
             amount: lot.amount,

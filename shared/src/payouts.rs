@@ -250,7 +250,17 @@ pub async fn decide(
     };
     let wanted = decision.status();
     let entry_id = ctx.next_id().await?;
+    let user_id = read_payout(ctx, payout_id)
+        .await?
+        .ok_or(DecisionError::NotFound(payout_id))?
+        .user_id;
     for attempt in 0..MAX_ATTEMPTS {
+        // The account before the payout: a payout still requested then is still
+        // in the `pending` that was read, so a decision never computes a
+        // negative pending; a concurrent decision fails our version condition.
+        let account = read_account(ctx, user_id)
+            .await?
+            .ok_or_else(|| AppError::internal(format!("payout {payout_id} has no account")))?;
         let payout = read_payout(ctx, payout_id)
             .await?
             .ok_or(DecisionError::NotFound(payout_id))?;
@@ -267,9 +277,6 @@ pub async fn decide(
                 },
             });
         }
-        let account = read_account(ctx, payout.user_id)
-            .await?
-            .ok_or_else(|| AppError::internal(format!("payout {payout_id} has no account")))?;
         let now = now_epoch();
         let mut decided = payout.clone();
         decided.status = wanted;
@@ -473,8 +480,12 @@ pub async fn read_own_payout(
     user_id: i64,
     payout_id: i64,
 ) -> Result<Option<PayoutView>, AppError> {
-    Ok(read_payout(ctx, payout_id)
-        .await?
+    // A deleted user's token no longer reads anything.
+    let (account, payout) = tokio::join!(read_account(ctx, user_id), read_payout(ctx, payout_id));
+    account?
+        .filter(|a| !a.deleted)
+        .ok_or(AppError::Unauthenticated)?;
+    Ok(payout?
         .filter(|p| p.user_id == user_id)
         .map(|p| PayoutView::from(&p)))
 }

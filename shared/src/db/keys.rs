@@ -17,6 +17,7 @@
 //! | applied event (dedup) | `EVENT#<event id>` | `EVENT` |
 //! | e-mail uniqueness | `EMAIL#<lower-case e-mail>` | `EMAIL` |
 //! | id block counter | `IDS` | `IDS` |
+//! | demo data marker (`walletctl seed demo`) | `DEMO` | `DEMO` |
 //!
 //! The account item sits between the two lists on purpose: one Query from `TXB`
 //! upwards returns the account and the newest public entries (the public list is
@@ -129,6 +130,9 @@ pub fn email_pk(email: &str) -> String {
     format!("EMAIL#{}", email.trim().to_lowercase())
 }
 pub const EMAIL_SK: &str = "EMAIL";
+
+/// Marks that `walletctl seed demo` created the demo data.
+pub const DEMO_MARKER_PK: &str = "DEMO";
 
 pub const ID_COUNTER_PK: &str = "IDS";
 pub const ID_COUNTER_SK: &str = "IDS";

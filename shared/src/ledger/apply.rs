@@ -174,6 +174,16 @@ async fn run_transaction<T: Clone>(
         Ok(_) => Ok(()),
         Err(err) => match cancellation_codes(&err) {
             Some(codes) => {
+                // A failed condition on the account means it changed since it
+                // was read: whatever else failed may follow from that, so the
+                // caller reads again and decides anew.
+                let account_changed = codes
+                    .iter()
+                    .take(fixed)
+                    .any(|c| c == "ConditionalCheckFailed");
+                if account_changed {
+                    return Err(CommitError::Conflict);
+                }
                 let failed_extra = tags.iter().enumerate().find(|(i, _)| {
                     codes.get(fixed + i).map(String::as_str) == Some("ConditionalCheckFailed")
                 });
