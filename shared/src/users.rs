@@ -175,11 +175,15 @@ pub async fn set_payout_details(ctx: &Ctx, user_id: i64, details: &Value) -> Res
         .table_name(ctx.table())
         .key(keys::PK, s(keys::user_pk(user_id)))
         .key(keys::SK, s(keys::ACCOUNT_SK))
-        .update_expression("SET #pd = :pd")
+        // Bumping the version makes a racing cashout read again, so a payout
+        // never carries details that were replaced before it committed.
+        .update_expression("SET #pd = :pd, #ve = #ve + :one")
         .condition_expression("attribute_exists(PK) AND #de = :false AND #cu = :cu")
         .expression_attribute_names("#pd", attr::PAYOUT_DETAILS)
         .expression_attribute_names("#de", attr::DELETED)
         .expression_attribute_names("#cu", attr::CURRENCY_ID)
+        .expression_attribute_names("#ve", attr::VERSION)
+        .expression_attribute_values(":one", crate::db::item::n(1))
         .expression_attribute_values(":pd", s(text))
         .expression_attribute_values(":false", b(false))
         .expression_attribute_values(":cu", crate::db::item::n(account.currency.id()))
