@@ -12,7 +12,7 @@ help:
 	@echo "make lint      fmt check and clippy -D warnings"
 	@echo "make dynamodb  DynamoDB Local in the foreground on http://127.0.0.1:8000,"
 	@echo "               data kept in .data/dynamodb (Ctrl-C stops it)"
-	@echo "make dev       the local API (not built yet)"
+	@echo "make dev       the whole API on http://127.0.0.1:3000 with demo data (Ctrl-C stops it)"
 	@echo "make tools     the pinned Python tools (tools/requirements.txt) in .tools/venv"
 	@echo "make lint-infra  sam validate --lint, cfn-lint template.yaml, actionlint (offline)"
 	@echo "make test-scripts  the tests of scripts/ (deploy decisions, no Rust)"
@@ -35,8 +35,7 @@ dynamodb:
 	@DYNAMODB_PORT=$${DYNAMODB_PORT:-8000} bash scripts/dynamodb-local.sh run --data .data/dynamodb
 
 dev:
-	@echo "make dev: not built yet (see issue 6)"
-	@exit 1
+	@bash scripts/dev.sh
 
 tools:
 	@bash scripts/tools.sh install

@@ -17,6 +17,9 @@ use shared::Ctx;
 use std::io::Read;
 use std::process::ExitCode;
 
+mod local;
+mod seed;
+
 #[derive(Parser)]
 #[command(
     name = "walletctl",
@@ -60,6 +63,36 @@ enum Command {
         #[command(subcommand)]
         command: PayoutCommand,
     },
+    /// Link a child account to a master (at most 10 children, no chains).
+    Link {
+        #[arg(long)]
+        master: i64,
+        #[arg(long)]
+        child: i64,
+    },
+    /// Remove a master -> child link.
+    Unlink {
+        #[arg(long)]
+        master: i64,
+        #[arg(long)]
+        child: i64,
+    },
+    /// Demo data.
+    Seed {
+        #[command(subcommand)]
+        command: SeedCommand,
+    },
+    /// The local API: the HttpApi routes of template.yaml on 127.0.0.1, served by
+    /// the real function binaries through a local Lambda Runtime API.
+    Serve(local::serve::ServeArgs),
+    /// Run one function binary on one event (like `sam local invoke -e FILE`).
+    Invoke(local::invoke::InvokeArgs),
+}
+
+#[derive(Subcommand)]
+enum SeedCommand {
+    /// Demo creators, products, history and links (once); prints fresh tokens.
+    Demo,
 }
 
 #[derive(Subcommand)]
@@ -150,7 +183,12 @@ enum TokenCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command).await {
+    let result = match cli.command {
+        Command::Serve(args) => local::serve::run(args).await,
+        Command::Invoke(args) => local::invoke::run(args).await,
+        command => run(command).await,
+    };
+    match result {
         Ok((output, code)) => {
             println!("{output}");
             code
@@ -266,6 +304,24 @@ async fn run(command: Command) -> Result<(String, ExitCode)> {
                 decision(&ctx, id, Decision::Decline { reason }).await
             }
         },
+        // Dispatched in `main`: they need no DynamoDB client.
+        Command::Link { master, child } => {
+            let link = shared::links::link(&ctx, master, child).await?;
+            ok(json!({
+                "link_id": link.link_id,
+                "master_id": master,
+                "child_id": child,
+                "linked_at": shared::time::format_created_at(link.linked_at),
+            }))
+        }
+        Command::Unlink { master, child } => {
+            shared::links::unlink(&ctx, master, child).await?;
+            ok(json!({"master_id": master, "child_id": child, "unlinked": true}))
+        }
+        Command::Seed {
+            command: SeedCommand::Demo,
+        } => ok(seed::seed_demo(&ctx).await?),
+        Command::Serve(_) | Command::Invoke(_) => bail!("serve and invoke run from main"),
     }
 }
 

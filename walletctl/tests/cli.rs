@@ -412,3 +412,74 @@ fn holds_release_as_of_a_time() {
         json!({"released": 1, "already_released": 0})
     );
 }
+
+#[test]
+fn link_and_unlink_with_clear_refusals() {
+    let cli = Cli::new();
+    let (master, _) = cli.user("m@example.com", "USD");
+    let (child, _) = cli.user("c@example.com", "EUR");
+    let (m, c) = (master.to_string(), child.to_string());
+    let linked = cli.ok(&["link", "--master", &m, "--child", &c]);
+    assert_eq!(
+        (linked["master_id"].as_i64(), linked["child_id"].as_i64()),
+        (Some(master), Some(child))
+    );
+    assert!(cli
+        .fails(&["link", "--master", &m, "--child", &c])
+        .contains("already linked"));
+    assert!(cli
+        .fails(&["link", "--master", &c, "--child", &m])
+        .contains("cannot be a master"));
+    assert!(cli
+        .fails(&["link", "--master", &m, "--child", &m])
+        .contains("itself"));
+    assert!(cli
+        .fails(&["link", "--master", &m, "--child", "999999"])
+        .contains("does not exist"));
+    assert_eq!(
+        cli.ok(&["unlink", "--master", &m, "--child", &c]),
+        json!({"master_id": master, "child_id": child, "unlinked": true})
+    );
+    assert!(cli
+        .fails(&["unlink", "--master", &m, "--child", &c])
+        .contains("is not linked"));
+}
+
+#[tokio::test]
+async fn seed_demo_creates_once_and_prints_fresh_tokens() {
+    let cli = Cli::new();
+    let first = cli.ok(&["seed", "demo"]);
+    assert_eq!(first["seeded_now"], true);
+    let users = first["users"].as_array().unwrap();
+    assert_eq!(users.len(), 4);
+    let second = cli.ok(&["seed", "demo"]);
+    assert_eq!(second["seeded_now"], false);
+    for (a, b) in users.iter().zip(second["users"].as_array().unwrap()) {
+        assert_eq!(a["user_id"], b["user_id"], "same demo users");
+        assert_ne!(a["token"], b["token"], "fresh tokens");
+    }
+    let ctx = ctx_for(&cli);
+    let mut types = std::collections::BTreeSet::new();
+    for user in users {
+        let id = user["user_id"].as_i64().unwrap();
+        tests::assert_invariants(&ctx, id).await;
+        for e in tests::entries(&ctx, id).await {
+            types.insert(e.entry_type.as_str());
+        }
+    }
+    let every_type: std::collections::BTreeSet<&str> = shared::ledger::EntryType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    assert_eq!(types, every_type, "the demo history has every entry type");
+    let ann = users[0]["user_id"].as_i64().unwrap();
+    let group = shared::links::linked_accounts(&ctx, ann).await.unwrap();
+    assert_eq!((group.role, group.linked_accounts.len()), ("master", 2));
+    let summary = shared::dashboard::summary(&ctx, ann).await.unwrap();
+    assert!(!summary.top_performing.is_empty());
+    let requested =
+        shared::payouts::list_payouts(&ctx, None, Some(shared::db::model::PayoutStatus::Requested))
+            .await
+            .unwrap();
+    assert_eq!(requested.len(), 1, "one pending payout");
+}

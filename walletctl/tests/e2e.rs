@@ -1,0 +1,1269 @@
+//! The local Lambda runtime end to end: the real `walletctl serve` and
+//! `walletctl invoke` running the real function binaries, over real HTTP on
+//! 127.0.0.1, against DynamoDB Local (`AWS_ENDPOINT_URL_DYNAMODB`, as `make test`
+//! sets it), each test on a table of its own.
+//!
+//! The function binaries live beside `walletctl` (target/debug); the tests
+//! build them once with `cargo build --workspace --bins` (quick when they are
+//! up to date), so they never run stale ones.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+const FUNCTIONS: &[&str] = &[
+    "wallet",
+    "affiliate",
+    "cashout",
+    "payouts",
+    "ledger",
+    "payout-admin",
+    "release-holds",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn walletctl() -> &'static str {
+    env!("CARGO_BIN_EXE_walletctl")
+}
+
+fn bin_dir() -> PathBuf {
+    Path::new(walletctl())
+        .parent()
+        .expect("target dir")
+        .to_path_buf()
+}
+
+/// Builds the function binaries (once per test run) into walletctl's folder.
+fn build_functions() {
+    static BUILD: Once = Once::new();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        for args in [
+            &["build", "--workspace", "--bins"][..],
+            &["build", "-p", "walletctl", "--example", "probe_function"][..],
+        ] {
+            let mut cmd = Command::new(&cargo);
+            cmd.args(args).current_dir(root());
+            if bin_dir().ends_with("release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("run cargo build");
+            assert!(status.success(), "cargo {args:?} failed");
+        }
+    });
+    for name in FUNCTIONS {
+        assert!(
+            bin_dir().join(name).is_file(),
+            "the function binary {name} is missing in {}",
+            bin_dir().display()
+        );
+    }
+}
+
+static TABLES: AtomicUsize = AtomicUsize::new(0);
+
+/// The environment of one test: a table of its own in DynamoDB Local.
+struct Env {
+    table: String,
+    endpoint: String,
+}
+
+impl Env {
+    fn new() -> Self {
+        build_functions();
+        let env = Self::with_endpoint(tests::endpoint());
+        let out = env.ok(&["table", "create"]);
+        assert_eq!(out["created"], true);
+        env
+    }
+
+    /// For tests that don't need DynamoDB Local (the endpoint may be a dead one).
+    fn with_endpoint(endpoint: String) -> Self {
+        assert!(endpoint.starts_with("http://127.0.0.1:"));
+        build_functions();
+        let table = format!(
+            "e2e{}-{}",
+            std::process::id(),
+            TABLES.fetch_add(1, Ordering::SeqCst)
+        );
+        Self { table, endpoint }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(walletctl());
+        cmd.args(args)
+            .current_dir(root())
+            .env("TABLE_NAME", &self.table)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUST_LOG", "info")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run walletctl")
+    }
+
+    /// A command that must succeed: its stdout as JSON.
+    fn ok(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "walletctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+    }
+
+    /// A creator with USD payout details: (user id, session token).
+    fn creator(&self, email: &str) -> (i64, String) {
+        let out = self.ok(&[
+            "user",
+            "create",
+            "--email",
+            email,
+            "--display-name",
+            "Ann Lee",
+            "--currency",
+            "USD",
+            "--payout-details",
+            r#"{"account_number":"000123456789","routing_number":"110000000"}"#,
+        ]);
+        (
+            out["user_id"].as_i64().expect("user_id"),
+            out["token"].as_str().expect("token").to_owned(),
+        )
+    }
+
+    fn events(&self, events: &Value) {
+        let file = TempFile::new("events.json", &events.to_string());
+        let out = self.ok(&["event", file.path_str()]);
+        for result in out.as_array().expect("results") {
+            assert_eq!(result["status"], "applied", "{result}");
+        }
+    }
+
+    fn serve(&self, extra: &[&str]) -> Serve {
+        let mut args = vec!["serve"];
+        args.extend_from_slice(extra);
+        if !extra.contains(&"--port") {
+            args.extend_from_slice(&["--port", "0"]);
+        }
+        Serve::start(self.command(&args))
+    }
+}
+
+/// A file in a folder of its own, removed on drop.
+struct TempFile {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl TempFile {
+    fn new(name: &str, content: &str) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "walletctl-e2e-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(name);
+        std::fs::write(&path, content).expect("write temp file");
+        Self { dir, path }
+    }
+
+    fn path_str(&self) -> &str {
+        self.path.to_str().expect("utf-8 path")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A running `walletctl serve`; killed (with its functions) on drop.
+struct Serve {
+    child: Child,
+    url: String,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Serve {
+    fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start walletctl serve");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let pipe = child.stderr.take().expect("stderr");
+        let lines = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let mut serve = Self {
+            child,
+            url: String::new(),
+            stderr,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let url = serve.log().iter().find_map(|l| {
+                l.strip_prefix("walletctl serve: ")
+                    .and_then(|rest| rest.split(" on ").nth(1))
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .map(str::to_owned)
+            });
+            let ready = serve.log().iter().any(|l| l.contains("ready"));
+            if let (Some(url), true) = (url, ready) {
+                serve.url = url;
+                break;
+            }
+            if let Ok(Some(status)) = serve.child.try_wait() {
+                panic!("walletctl serve exited ({status}): {:#?}", serve.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "walletctl serve not ready: {:#?}",
+                serve.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(serve.url.starts_with("http://127.0.0.1:"), "{}", serve.url);
+        serve
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// The pids of the function processes it started (from its log).
+    fn function_pids(&self) -> Vec<u32> {
+        self.log()
+            .iter()
+            .filter_map(|l| {
+                l.split(" started process ")
+                    .nth(1)
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|pid| pid.parse().ok())
+            })
+            .collect()
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
+        // SAFETY: kill(2) on the pid of our own child process.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal})");
+    }
+
+    /// Stops it like Ctrl-C does; its exit status and stdout.
+    fn interrupt(mut self) -> (ExitStatus, String) {
+        self.signal(libc::SIGINT);
+        let status = wait_timeout(&mut self.child, Duration::from_secs(15))
+            .expect("walletctl serve stops on SIGINT");
+        let mut stdout = String::new();
+        if let Some(mut pipe) = self.child.stdout.take() {
+            pipe.read_to_string(&mut stdout).expect("stdout");
+        }
+        (status, stdout)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn wait_timeout(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// Gone, or a zombie waiting for a reaper that is not us.
+fn process_is_dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+fn assert_dead_soon(pids: &[u32]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for pid in pids {
+        while !process_is_dead(*pid) {
+            assert!(
+                Instant::now() < deadline,
+                "function process {pid} still runs"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One HTTP request to the local API (127.0.0.1 only).
+async fn request(method: &str, url: &str, token: Option<&str>, body: &str) -> Reply {
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        try_request(method, url, token, body),
+    )
+    .await
+    .expect("the local API answers within 30 s")
+    .expect("HTTP request")
+}
+
+async fn try_request(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Result<Reply, String> {
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut builder = http::Request::builder().method(method).uri(url);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let req = builder
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .map_err(|e| e.to_string())?;
+    let response = client.request(req).await.map_err(|e| e.to_string())?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.map_err(|e| e.to_string())?;
+    Ok(Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body.to_bytes().to_vec(),
+    })
+}
+
+async fn get(serve: &Serve, path: &str, token: Option<&str>) -> Reply {
+    request("GET", &format!("{}{path}", serve.url), token, "").await
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn envelope_error(reply: &Reply) -> String {
+    let body = reply.json();
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["data"], Value::Null, "{body}");
+    body["errors_message"].as_str().expect("message").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_the_public_routes_like_api_gateway() {
+    let env = Env::new();
+    let (user_id, token) = env.creator("serve@example.com");
+    let api_key = env.ok(&[
+        "token",
+        "create",
+        "--user",
+        &user_id.to_string(),
+        "--ability",
+        "transactions.read",
+    ])["token"]
+        .as_str()
+        .expect("api key")
+        .to_owned();
+    env.events(&json!([
+        {"kind": "product_earning", "event_id": "e2e_pay_1", "user_id": user_id, "amount": 1500,
+         "title": "Money for a photo", "product_id": 7, "hold_seconds": 0},
+        {"kind": "affiliate_earning", "event_id": "e2e_pay_2", "user_id": user_id, "amount": 250,
+         "title": "Referral revenue", "hold_seconds": 0}
+    ]));
+
+    let port = free_port();
+    let serve = env.serve(&["--port", &port.to_string()]);
+    assert_eq!(serve.url, format!("http://127.0.0.1:{port}"));
+
+    // GET /api/wallet: the envelope, through the real wallet binary.
+    let started = Instant::now();
+    let reply = get(&serve, "/api/wallet", Some(&token)).await;
+    let cold_ms = started.elapsed().as_millis();
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert!(reply.header("apigw-requestid").is_some());
+    let body = reply.json();
+    assert_eq!(body["success"], true);
+    assert_eq!(body["errors_message"], Value::Null);
+    assert_eq!(body["data"]["available"], 1750);
+    assert_eq!(body["data"]["referral_revenue"], 250);
+    assert_eq!(body["data"]["currency_code"], "USD");
+    assert_eq!(body["data"]["transactions"]["total"], 2);
+
+    // A warm request.
+    let started = Instant::now();
+    let reply = get(&serve, "/api/wallet?page=1&limit=1", Some(&token)).await;
+    let warm_ms = started.elapsed().as_millis();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["data"]["transactions"]["per_page"], 1);
+    eprintln!("GET /api/wallet through serve: cold {cold_ms} ms, warm {warm_ms} ms");
+
+    // Authentication and validation, answered by the functions.
+    let reply = get(&serve, "/api/wallet", None).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(envelope_error(&reply), "Unauthenticated.");
+    let reply = get(&serve, "/api/wallet/affiliate", Some("1|nope")).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(envelope_error(&reply), "Unauthenticated.");
+    let reply = get(&serve, "/api/wallet?page=0", Some(&token)).await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        envelope_error(&reply),
+        "The page must be an integer of at least 1."
+    );
+    let reply = get(&serve, "/api/wallet?limit=101", Some(&token)).await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        envelope_error(&reply),
+        "The limit must be an integer between 1 and 100."
+    );
+    let reply = get(
+        &serve,
+        "/api/wallet/affiliate?page=abc&limit=0",
+        Some(&token),
+    )
+    .await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        envelope_error(&reply),
+        "The page must be an integer of at least 1.",
+        "page is checked first"
+    );
+
+    // An API key reads the wallet but may not cash out.
+    let reply = get(&serve, "/api/wallet/affiliate", Some(&api_key)).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["data"]["referral_revenue"], 250);
+    let url = format!("{}/api/wallet/cashout", serve.url);
+    let reply = request("POST", &url, Some(&api_key), "").await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(envelope_error(&reply), "Forbidden");
+
+    // A cashout round trip: POST, then GET its Location.
+    let reply = request("POST", &url, Some(&token), "{\"ignored\": true}").await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.json()["data"], "Cashout created successfully");
+    let location = reply.header("location").expect("Location").to_owned();
+    assert!(location.starts_with("/api/wallet/payouts/"), "{location}");
+    let payout_id: i64 = location
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("payout id");
+    let reply = get(&serve, &location, Some(&token)).await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let payout = reply.json()["data"].clone();
+    assert_eq!(payout["id"], payout_id, "{payout}");
+    assert_eq!(payout["amount"], 1750, "{payout}");
+    assert_eq!(payout["status"], "requested", "{payout}");
+    let reply = get(&serve, "/api/wallet/payouts", Some(&token)).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["data"]["total"], 1);
+    let reply = request("POST", &url, Some(&token), "").await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(envelope_error(&reply), "No available funds");
+    let reply = get(&serve, "/api/wallet", Some(&token)).await;
+    assert_eq!(reply.json()["data"]["available"], 0);
+    assert_eq!(reply.json()["data"]["pending"], 1750);
+
+    // Routes that are not in the template: API Gateway's own 404.
+    for (method, path) in [
+        ("GET", "/api/nope"),
+        ("DELETE", "/api/wallet"),
+        ("GET", "/api/wallet/cashout"),
+        ("GET", "/api/wallet/"),
+        ("GET", "/"),
+    ] {
+        let reply = request(method, &format!("{}{path}", serve.url), Some(&token), "").await;
+        assert_eq!(reply.status, 404, "{method} {path}");
+        assert_eq!(reply.body, br#"{"message":"Not Found"}"#, "{method} {path}");
+    }
+
+    // Every request is logged; every function process is stopped with serve.
+    let log = serve.log();
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("GET /api/wallet 200 ") && l.ends_with(" ms")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter().any(|l| l.starts_with("GET /api/nope 404 ")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains("[wallet] cold start: init")),
+        "{log:#?}"
+    );
+    for name in ["wallet", "affiliate", "cashout", "payouts"] {
+        let started = log
+            .iter()
+            .filter(|l| l.starts_with(&format!("[{name}] started process ")))
+            .count();
+        assert_eq!(started, 1, "one warm process for {name}: {log:#?}");
+    }
+    let pids = serve.function_pids();
+    let (status, stdout) = serve.interrupt();
+    assert!(status.success(), "{status}");
+    let summary: Value = serde_json::from_str(&stdout).expect("summary JSON");
+    assert_eq!(summary["stopped"], true);
+    assert_eq!(summary["requests"], 19);
+    assert_dead_soon(&pids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_are_served_from_openapi_yaml_beside_the_template() {
+    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let template = std::fs::read_to_string(root().join("template.yaml")).expect("template");
+    let dir = TempFile::new("template.yaml", &template);
+    let bin_dir = bin_dir();
+    let serve = env.serve(&[
+        "--template",
+        dir.path_str(),
+        "--bin-dir",
+        bin_dir.to_str().expect("utf-8"),
+    ]);
+    let reply = get(&serve, "/api/documentation/openapi.yaml", None).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.body, br#"{"message":"Not Found"}"#);
+
+    let spec = "openapi: 3.1.0\ninfo:\n  title: Creator wallet\n  version: 1.0.0\n";
+    std::fs::write(dir.dir.join("openapi.yaml"), spec).expect("write openapi.yaml");
+    let reply = get(&serve, "/api/documentation/openapi.yaml", None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/yaml"));
+    assert_eq!(reply.body, spec.as_bytes());
+    let (status, _) = serve.interrupt();
+    assert!(status.success());
+}
+
+#[test]
+fn invoke_prints_the_function_response() {
+    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    for name in ["wallet", "WalletFunction"] {
+        let started = Instant::now();
+        let out = env.run(&["invoke", name, "--event", "events/wallet_no_token.json"]);
+        let ms = started.elapsed().as_millis();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let response: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+        assert_eq!(response["statusCode"], 401, "{response}");
+        assert_eq!(response["headers"]["content-type"], "application/json");
+        let body: Value =
+            serde_json::from_str(response["body"].as_str().expect("body")).expect("JSON body");
+        assert_eq!(
+            body,
+            json!({"success": false, "errors_message": "Unauthenticated.", "data": null})
+        );
+        assert!(stderr.contains("START RequestId: "), "{stderr}");
+        let report = stderr
+            .lines()
+            .find(|l| l.starts_with("REPORT RequestId: "))
+            .unwrap_or_else(|| panic!("no REPORT line: {stderr}"));
+        assert!(report.contains("Init Duration: "), "{report}");
+        eprintln!("walletctl invoke {name} (whole command, cold): {ms} ms; {report}");
+    }
+}
+
+#[test]
+fn invoke_runs_the_ledger_on_a_batch() {
+    let env = Env::new();
+    let (user_id, token) = env.creator("ledger@example.com");
+    let mut batch: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/ledger_batch.json")).expect("sample"),
+    )
+    .expect("JSON");
+    for event in batch.as_array_mut().expect("array") {
+        event["user_id"] = json!(user_id);
+    }
+    let file = TempFile::new("ledger.json", &batch.to_string());
+
+    let out = env.run(&["invoke", "ledger", "--event", file.path_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Value = serde_json::from_slice(&out.stdout).expect("JSON results");
+    let statuses: Vec<&str> = results
+        .as_array()
+        .expect("one result per event")
+        .iter()
+        .map(|r| r["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(statuses, vec!["applied"; 6], "{results}");
+
+    // At-least-once delivery: the same batch again changes nothing.
+    let out = env.run(&["invoke", "LedgerFunction", "--event", file.path_str()]);
+    assert!(out.status.success());
+    let results: Value = serde_json::from_slice(&out.stdout).expect("JSON results");
+    assert!(results
+        .as_array()
+        .expect("results")
+        .iter()
+        .all(|r| r["status"] == "duplicate"));
+
+    // The wallet function sees the result: 550 + 220 - 50 - 100 + 100 - 550.
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/wallet_ok.json")).expect("sample"),
+    )
+    .expect("JSON");
+    event["headers"]["authorization"] = json!(format!("Bearer {token}"));
+    let file = TempFile::new("wallet.json", &event.to_string());
+    let out = env.run(&["invoke", "wallet", "--event", file.path_str()]);
+    assert!(out.status.success());
+    let response: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let body: Value = serde_json::from_str(response["body"].as_str().expect("body")).expect("JSON");
+    assert_eq!(body["data"]["available"], 170, "{body}");
+    assert_eq!(body["data"]["referral_revenue"], 220, "{body}");
+}
+
+#[test]
+fn invoke_runs_release_holds_on_a_scheduled_event() {
+    let env = Env::new();
+    let (user_id, _) = env.creator("holds@example.com");
+    // A held earning whose time has come: a lot that the next run releases.
+    env.events(
+        &json!({"kind": "product_earning", "event_id": "e2e_held_1", "user_id": user_id,
+        "amount": 300, "title": "Held", "hold_seconds": 60, "occurred_at": "2020-01-01T00:00:00Z"}),
+    );
+    let event = json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-04-20T10:15:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/release-holds-every-minute"],
+        "detail": {}
+    });
+    let file = TempFile::new("schedule.json", &event.to_string());
+    let out = env.run(&["invoke", "release-holds", "--event", file.path_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let response: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(response["released"], 1, "{response}");
+    let out = env.run(&["invoke", "ReleaseHoldsFunction", "--event", file.path_str()]);
+    assert!(out.status.success());
+    let response: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        response["released"], 0,
+        "a lot is released once: {response}"
+    );
+}
+
+#[test]
+fn invoke_refuses_unknown_functions_and_bad_events_and_reports_crashes() {
+    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let out = env.run(&["invoke", "nope", "--event", "events/wallet_ok.json"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no function \"nope\"") && stderr.contains("WalletFunction (wallet)"),
+        "{stderr}"
+    );
+
+    let bad = TempFile::new("bad.json", "{not json");
+    let out = env.run(&["invoke", "wallet", "--event", bad.path_str()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
+
+    // The real binary refuses a bad configuration at init and exits: Lambda's
+    // Runtime.ExitError, a non-zero exit, the error payload on stdout.
+    let out = env.run(&[
+        "invoke",
+        "wallet",
+        "--event",
+        "events/wallet_no_token.json",
+        "--parameter-overrides",
+        "HoldSeconds=-5",
+    ]);
+    assert!(!out.status.success());
+    let error: Value = serde_json::from_slice(&out.stdout).expect("error payload");
+    assert_eq!(error["errorType"], "Runtime.ExitError", "{error}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("HOLD_SECONDS"),
+        "the function's own log: {stderr}"
+    );
+}
+
+/// A TCP server on 127.0.0.1 that accepts and never answers: DynamoDB hangs.
+fn black_hole() -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let handle = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match listener.accept() {
+                Ok((stream, _)) => held.push(stream),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    (format!("http://{addr}"), handle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_past_its_timeout_is_stopped_and_restarted() {
+    let (endpoint, _hole) = black_hole();
+    let env = Env::with_endpoint(endpoint);
+    let template = std::fs::read_to_string(root().join("template.yaml")).expect("template");
+    assert!(template.contains("\n    Timeout: 10\n"), "Globals Timeout");
+    let short = TempFile::new(
+        "template.yaml",
+        &template.replace("\n    Timeout: 10\n", "\n    Timeout: 1\n"),
+    );
+    let bin_dir = bin_dir();
+    let bin_dir = bin_dir.to_str().expect("utf-8");
+    let token = format!("1|{}", "a".repeat(40));
+
+    // invoke: Lambda's timeout error.
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("events/wallet_ok.json")).expect("sample"),
+    )
+    .expect("JSON");
+    event["headers"]["authorization"] = json!(format!("Bearer {token}"));
+    let file = TempFile::new("wallet.json", &event.to_string());
+    let started = Instant::now();
+    let out = env.run(&[
+        "invoke",
+        "wallet",
+        "--event",
+        file.path_str(),
+        "--template",
+        short.path_str(),
+        "--bin-dir",
+        bin_dir,
+    ]);
+    let elapsed = started.elapsed();
+    assert!(!out.status.success());
+    let error: Value = serde_json::from_slice(&out.stdout).expect("error payload");
+    assert_eq!(error["errorType"], "Sandbox.Timedout", "{error}");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .expect("message")
+            .ends_with("Task timed out after 1.00 seconds"),
+        "{error}"
+    );
+    assert!(
+        elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(8),
+        "{elapsed:?}"
+    );
+
+    // serve: 500 like API Gateway, the process is killed and the next request gets a new one.
+    let serve = env.serve(&["--template", short.path_str(), "--bin-dir", bin_dir]);
+    let mut pids = Vec::new();
+    for round in 1..=2 {
+        let started = Instant::now();
+        let reply = get(&serve, "/api/wallet", Some(&token)).await;
+        let elapsed = started.elapsed();
+        assert_eq!(reply.status, 500, "round {round}");
+        assert_eq!(reply.body, br#"{"message":"Internal Server Error"}"#);
+        assert!(
+            elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(8),
+            "{elapsed:?}"
+        );
+        pids = serve.function_pids();
+        assert_eq!(
+            pids.len(),
+            round,
+            "a new process each time: {:#?}",
+            serve.log()
+        );
+        assert_dead_soon(&pids);
+    }
+    assert!(
+        serve.log().iter().any(|l| l.contains("Sandbox.Timedout")),
+        "{:#?}",
+        serve.log()
+    );
+    // Requests that need no DynamoDB still work on a fresh process.
+    let reply = get(&serve, "/api/wallet", None).await;
+    assert_eq!(reply.status, 401);
+    let all = serve.function_pids();
+    assert_eq!(all.len(), 3);
+    let (status, _) = serve.interrupt();
+    assert!(status.success());
+    assert_dead_soon(&all);
+    assert_ne!(pids.first(), all.last());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn function_processes_die_with_a_killed_serve() {
+    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let serve = env.serve(&[]);
+    let reply = get(&serve, "/api/wallet", None).await;
+    assert_eq!(reply.status, 401);
+    let reply = get(&serve, "/api/wallet/payouts", None).await;
+    assert_eq!(reply.status, 401);
+    let pids = serve.function_pids();
+    assert_eq!(pids.len(), 2, "{:#?}", serve.log());
+    assert!(
+        pids.iter().all(|pid| !process_is_dead(*pid)),
+        "warm processes"
+    );
+    // SIGKILL: walletctl cannot clean up; the kernel kills its children.
+    serve.signal(libc::SIGKILL);
+    drop(serve);
+    assert_dead_soon(&pids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_promptly_with_an_invocation_in_flight() {
+    let (endpoint, _hole) = black_hole();
+    let env = Env::with_endpoint(endpoint);
+    let serve = env.serve(&[]);
+    let url = format!("{}/api/wallet", serve.url);
+    let token = format!("1|{}", "a".repeat(40));
+    // Hangs on DynamoDB; the template gives it 10 s.
+    // It never gets an answer: serve stops first (the connection is closed).
+    let in_flight = tokio::spawn(async move { try_request("GET", &url, Some(&token), "").await });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while serve.function_pids().is_empty() {
+        assert!(Instant::now() < deadline, "{:#?}", serve.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pids = serve.function_pids();
+    let started = Instant::now();
+    let (status, stdout) = serve.interrupt();
+    let stop = started.elapsed();
+    assert!(status.success(), "{status}");
+    assert!(stdout.contains("\"stopped\": true"), "{stdout}");
+    assert!(stop < Duration::from_secs(5), "stopped in {stop:?}");
+    assert_dead_soon(&pids);
+    let outcome = tokio::time::timeout(Duration::from_secs(5), in_flight)
+        .await
+        .expect("the client is not left hanging")
+        .expect("client task");
+    assert!(
+        outcome.is_err(),
+        "no answer: {:?}",
+        outcome.map(|r| r.status)
+    );
+}
+
+/// Two functions on the probe (walletctl/examples/probe_function.rs, a real
+/// `lambda_runtime` function): one that works or fails on demand, one whose
+/// init fails.
+const PROBE_TEMPLATE: &str = r#"
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  HoldSeconds:
+    Type: Number
+    Default: 60
+Globals:
+  Function:
+    Runtime: provided.al2023
+    Handler: bootstrap
+    Timeout: 5
+    MemorySize: 256
+    Environment:
+      Variables:
+        TABLE_NAME: !Ref Table
+        HOLD_SECONDS: !Ref HoldSeconds
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+  Api:
+    Type: AWS::Serverless::HttpApi
+  ProbeFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: probe_function
+    Properties:
+      Events:
+        Probe:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Api
+            Method: POST
+            Path: /probe/{name}
+  BrokenFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildProperties:
+        Binary: probe_function
+    Properties:
+      Environment:
+        Variables:
+          PROBE_INIT_ERROR: "1"
+      Events:
+        Broken:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Api
+            Method: GET
+            Path: /broken
+"#;
+
+fn examples_dir() -> PathBuf {
+    std::fs::canonicalize(bin_dir().join("examples")).expect("examples folder")
+}
+
+#[test]
+fn invoke_reports_errors_posted_by_the_runtime() {
+    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let template = TempFile::new("template.yaml", PROBE_TEMPLATE);
+    let examples = examples_dir();
+    let examples = examples.to_str().expect("utf-8");
+    let fail = TempFile::new("fail.json", r#"{"action": "fail"}"#);
+    let local = ["--template", template.path_str(), "--bin-dir", examples];
+
+    let mut args = vec!["invoke", "ProbeFunction", "--event", fail.path_str()];
+    args.extend_from_slice(&local);
+    let out = env.run(&args);
+    assert!(!out.status.success());
+    let error: Value = serde_json::from_slice(&out.stdout).expect("error payload");
+    assert_eq!(
+        error["errorMessage"], "the probe failed on purpose",
+        "{error}"
+    );
+    assert!(error["errorType"].is_string(), "{error}");
+
+    let mut args = vec!["invoke", "BrokenFunction", "--event", fail.path_str()];
+    args.extend_from_slice(&local);
+    let out = env.run(&args);
+    assert!(!out.status.success());
+    let error: Value = serde_json::from_slice(&out.stdout).expect("error payload");
+    assert_eq!(
+        error,
+        json!({"errorType": "Probe.InitFailed", "errorMessage": "the probe refused to start"})
+    );
+
+    let echo = TempFile::new("echo.json", r#"{"action": "echo", "n": 1}"#);
+    let mut args = vec!["invoke", "probe_function", "--event", echo.path_str()];
+    args.extend_from_slice(&local);
+    let out = env.run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let response: Value = serde_json::from_slice(&out.stdout).expect("response");
+    let seen: Value = serde_json::from_str(response["body"].as_str().expect("body")).expect("JSON");
+    assert_eq!(
+        seen["event"],
+        json!({"action": "echo", "n": 1}),
+        "the event, as given"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_api_speaks_lambdas_protocol() {
+    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let template = TempFile::new("template.yaml", PROBE_TEMPLATE);
+    let examples = examples_dir();
+    let serve = env.serve(&[
+        "--template",
+        template.path_str(),
+        "--bin-dir",
+        examples.to_str().expect("utf-8"),
+    ]);
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let probe = |action: &str| {
+        http::Request::builder()
+            .method("POST")
+            .uri(format!("{}/probe/a%20b?x=1&x=2&y=%C3%A9", serve.url))
+            .header("cookie", "c1=v1; c2=v2")
+            .header("x-custom", "one")
+            .header("x-custom", "two")
+            .header("user-agent", "e2e/1.0")
+            .body(Full::new(Bytes::from(format!(
+                "{{\"action\":\"{action}\"}}"
+            ))))
+            .expect("request")
+    };
+    let call = |req| async {
+        let response = client.request(req).await.expect("HTTP");
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.expect("body").to_bytes().to_vec();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
+    };
+
+    let before_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis(),
+    )
+    .expect("ms");
+    let reply = call(probe("echo")).await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    // The response: headers, multiValueHeaders and cookies become HTTP headers.
+    let all = |name: &str| -> Vec<String> {
+        reply
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(all("x-probe-multi"), vec!["one", "two"]);
+    assert_eq!(all("set-cookie"), vec!["probe=1; Path=/"]);
+    assert_eq!(all("content-type"), vec!["application/json"]);
+    let seen = reply.json();
+    let first_pid = reply.header("x-probe-pid").expect("pid").to_owned();
+
+    // The event, as the function received it.
+    let event = &seen["event"];
+    assert_eq!(event["version"], "2.0");
+    assert_eq!(event["routeKey"], "POST /probe/{name}");
+    assert_eq!(event["rawPath"], "/probe/a%20b");
+    assert_eq!(event["rawQueryString"], "x=1&x=2&y=%C3%A9");
+    assert_eq!(event["pathParameters"], json!({"name": "a b"}));
+    assert_eq!(
+        event["queryStringParameters"],
+        json!({"x": "1,2", "y": "é"})
+    );
+    assert_eq!(event["cookies"], json!(["c1=v1", "c2=v2"]));
+    assert_eq!(event["headers"]["x-custom"], "one,two");
+    assert_eq!(event["headers"]["user-agent"], "e2e/1.0");
+    assert!(event["headers"].get("cookie").is_none());
+    assert_eq!(event["body"], r#"{"action":"echo"}"#);
+    assert_eq!(event["isBase64Encoded"], false);
+    let ctx = &event["requestContext"];
+    assert_eq!(ctx["http"]["method"], "POST");
+    assert_eq!(ctx["http"]["sourceIp"], "127.0.0.1");
+    assert_eq!(ctx["http"]["userAgent"], "e2e/1.0");
+    assert_eq!(ctx["stage"], "$default");
+    assert_eq!(ctx["routeKey"], "POST /probe/{name}");
+    assert_eq!(
+        Some(ctx["requestId"].as_str().expect("requestId")),
+        reply.header("apigw-requestid")
+    );
+
+    // The invocation context from the Runtime API's headers.
+    let context = &seen["context"];
+    assert_eq!(context["request_id"].as_str().map(str::len), Some(36));
+    assert_eq!(
+        context["invoked_function_arn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:ProbeFunction"
+    );
+    assert!(context["xray_trace_id"]
+        .as_str()
+        .expect("trace")
+        .starts_with("Root=1-"));
+    let deadline = context["deadline"].as_i64().expect("deadline ms");
+    assert!(
+        deadline > before_ms + 4_000 && deadline < before_ms + 15_000,
+        "deadline {deadline} is now + Timeout (5 s)"
+    );
+
+    // The environment Lambda gives.
+    let env_seen = &seen["env"];
+    assert_eq!(env_seen["AWS_LAMBDA_FUNCTION_NAME"], "ProbeFunction");
+    assert_eq!(env_seen["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
+    assert_eq!(env_seen["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+    assert_eq!(env_seen["AWS_REGION"], "us-east-1");
+    assert_eq!(env_seen["_HANDLER"], "bootstrap");
+    assert_eq!(env_seen["TABLE_NAME"], env.table.as_str());
+    assert_eq!(env_seen["HOLD_SECONDS"], "60");
+    assert_eq!(env_seen["AWS_ENDPOINT_URL_DYNAMODB"], "http://127.0.0.1:9");
+    assert_eq!(env_seen["HOME"], Value::Null, "nothing else leaks in");
+    assert!(env_seen["AWS_LAMBDA_RUNTIME_API"]
+        .as_str()
+        .expect("api")
+        .starts_with("127.0.0.1:"));
+    let root = examples.to_str().expect("utf-8");
+    assert_eq!(env_seen["LAMBDA_TASK_ROOT"], root);
+    assert_eq!(seen["cwd"], root);
+
+    // A function error: 500 from the gateway; the process stays warm.
+    let reply = call(probe("fail")).await;
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.body, br#"{"message":"Internal Server Error"}"#);
+    let reply = call(probe("echo")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("x-probe-pid"), Some(first_pid.as_str()));
+
+    // A crash: 500, and the next invocation runs in a new process.
+    let reply = call(probe("exit")).await;
+    assert_eq!(reply.status, 500);
+    let reply = call(probe("echo")).await;
+    assert_eq!(reply.status, 200);
+    assert_ne!(reply.header("x-probe-pid"), Some(first_pid.as_str()));
+
+    // An init error reported through /runtime/init/error.
+    let reply = get(&serve, "/broken", None).await;
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.body, br#"{"message":"Internal Server Error"}"#);
+
+    let log = serve.log();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("the probe failed on purpose")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains("Runtime.ExitError")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains("Probe.InitFailed")),
+        "{log:#?}"
+    );
+    let pids = serve.function_pids();
+    let (status, _) = serve.interrupt();
+    assert!(status.success());
+    assert_dead_soon(&pids);
+}
+
+/// Many requests, some at once: each is answered by the one warm process of
+/// its function (callers queue for it), none is lost. A bounded load on 127.0.0.1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_one_warm_process_per_function_under_load() {
+    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let serve = env.serve(&[]);
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for client in 0..4 {
+        let base = serve.url.clone();
+        clients.push(tokio::spawn(async move {
+            let path = if client % 2 == 0 {
+                "/api/wallet"
+            } else {
+                "/api/wallet/affiliate"
+            };
+            let mut slowest = Duration::ZERO;
+            for _ in 0..150 {
+                let t = Instant::now();
+                let reply = request("GET", &format!("{base}{path}"), None, "").await;
+                slowest = slowest.max(t.elapsed());
+                assert_eq!(
+                    reply.status,
+                    401,
+                    "{}",
+                    String::from_utf8_lossy(&reply.body)
+                );
+            }
+            slowest
+        }));
+    }
+    let mut slowest = Duration::ZERO;
+    for client in clients {
+        slowest = slowest.max(client.await.expect("client"));
+    }
+    let total = started.elapsed();
+    eprintln!("600 requests from 4 clients in {total:?}; slowest {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(3),
+        "slowest request {slowest:?}"
+    );
+    let log = serve.log();
+    for name in ["wallet", "affiliate"] {
+        let starts = log
+            .iter()
+            .filter(|l| l.starts_with(&format!("[{name}] started process ")))
+            .count();
+        assert_eq!(starts, 1, "one process for {name}");
+    }
+    assert!(!log.iter().any(|l| l.contains("Timedout")), "{log:#?}");
+    let pids = serve.function_pids();
+    let (status, stdout) = serve.interrupt();
+    assert!(status.success());
+    let summary: Value = serde_json::from_str(&stdout).expect("summary");
+    assert_eq!(summary["requests"], 600);
+    assert_dead_soon(&pids);
+}
