@@ -6,7 +6,7 @@
 use crate::db::item::s;
 use crate::db::keys;
 use crate::db::model::Lot;
-use crate::db::Ctx;
+use crate::db::{query_all, Ctx};
 use crate::error::AppError;
 use crate::ledger::apply::{
     backoff, commit, lot_release, read_account, read_lot, CommitError, Movement, MAX_ATTEMPTS,
@@ -30,10 +30,8 @@ pub async fn release_due_lots(ctx: &Ctx, now: i64) -> Result<ReleaseSummary, App
     // Everything strictly below the next second's prefix is due by `now`.
     let upper = keys::due_lot_gsi_sk(now.saturating_add(1), 0, "");
     for shard in 0..keys::DUE_SHARDS {
-        let mut start = None;
-        loop {
-            let out = ctx
-                .db
+        let due = query_all(|start| {
+            ctx.db
                 .query()
                 .table_name(ctx.table())
                 .index_name(keys::GSI1)
@@ -41,19 +39,14 @@ pub async fn release_due_lots(ctx: &Ctx, now: i64) -> Result<ReleaseSummary, App
                 .expression_attribute_values(":pk", s(keys::due_lot_gsi_pk(shard)))
                 .expression_attribute_values(":upper", s(&upper))
                 .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                let lot = Lot::from_item(&item).map_err(AppError::internal)?;
-                if release_lot(ctx, &lot, now).await? {
-                    summary.released += 1;
-                } else {
-                    summary.already_released += 1;
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
+        })
+        .await?;
+        for item in due {
+            let lot = Lot::from_item(&item).map_err(AppError::internal)?;
+            if release_lot(ctx, &lot, now).await? {
+                summary.released += 1;
+            } else {
+                summary.already_released += 1;
             }
         }
     }

@@ -108,20 +108,12 @@ pub async fn link(ctx: &Ctx, master_id: i64, child_id: i64) -> Result<Link, Link
             .expression_attribute_values(":zero", n(0))
             .build()
             .map_err(AppError::from)?;
-        let result = ctx
-            .db
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(master_update).build())
-            .transact_items(TransactWriteItem::builder().update(child_update).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => return Ok(new_link),
-            // Something changed since the read: read again; the checks above
-            // then say what it was.
-            Err(err) if cancellation_codes(&err).is_some() => backoff(attempt).await,
-            Err(err) => return Err(AppError::from(err).into()),
+        // If something changed since the read, read again: the checks above
+        // then say what it was.
+        if update_both(ctx, master_update, child_update).await? {
+            return Ok(new_link);
         }
+        backoff(attempt).await;
     }
     Err(AppError::internal("linking gave up: the accounts are too busy").into())
 }
@@ -159,20 +151,29 @@ pub async fn unlink(ctx: &Ctx, master_id: i64, child_id: i64) -> Result<(), Link
             .expression_attribute_values(":master", n(master_id))
             .build()
             .map_err(AppError::from)?;
-        let result = ctx
-            .db
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(master_update).build())
-            .transact_items(TransactWriteItem::builder().update(child_update).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => return Ok(()),
-            Err(err) if cancellation_codes(&err).is_some() => backoff(attempt).await,
-            Err(err) => return Err(AppError::from(err).into()),
+        if update_both(ctx, master_update, child_update).await? {
+            return Ok(());
         }
+        backoff(attempt).await;
     }
     Err(AppError::internal("unlinking gave up: the accounts are too busy").into())
+}
+
+/// Applies both updates in one transaction. `Ok(false)` when a condition
+/// failed or another transaction interfered: nothing changed, read again.
+async fn update_both(ctx: &Ctx, master: Update, child: Update) -> Result<bool, AppError> {
+    let result = ctx
+        .db
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(master).build())
+        .transact_items(TransactWriteItem::builder().update(child).build())
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if cancellation_codes(&err).is_some() => Ok(false),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// A linked child, as its master sees it.

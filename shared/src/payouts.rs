@@ -1,10 +1,10 @@
 //! Cashouts and the payout lifecycle (SPEC 4.3 and section 5):
 //! `requested` -> `paid` (approve) or `declined` (decline, funds back to available).
 
-use crate::db::item::{n, opt_s, s, Item};
+use crate::db::item::{n, opt_s, s};
 use crate::db::keys;
 use crate::db::model::{payout_attr, Account, Payout, PayoutStatus};
-use crate::db::Ctx;
+use crate::db::{query_all, user_range_query, Ctx};
 use crate::envelope::ApiResponse;
 use crate::error::AppError;
 use crate::idempotency::{self, Claim, Lock, StoredResponse};
@@ -398,37 +398,36 @@ pub async fn read_payout_page(
     user_id: i64,
     page: PageRequest,
 ) -> Result<Paginated<PayoutView>, AppError> {
+    let limit = i32::try_from(page.limit).unwrap_or(i32::MAX);
     let (account, items) = if page.page == 1 {
         let (account, items) = tokio::join!(
             read_account(ctx, user_id),
-            query_user_payouts(
+            user_range_query(
                 ctx,
                 user_id,
-                keys::PAYOUT_LIST_FLOOR.to_owned(),
-                keys::PAYOUT_LIST_CEILING.to_owned(),
-                page.limit
+                keys::PAYOUT_LIST_FLOOR,
+                keys::PAYOUT_LIST_CEILING
             )
+            .limit(limit)
+            .send()
         );
-        (account?, items?)
+        (account?, items?.items.unwrap_or_default())
     } else {
         let account = read_account(ctx, user_id).await?;
-        let items = match (
-            &account,
-            account
-                .as_ref()
-                .and_then(|a| page.window(a.payout_count).seqs),
-        ) {
-            (Some(_), Some((high, low))) => {
-                query_user_payouts(
-                    ctx,
-                    user_id,
-                    keys::payout_list_sk(high),
-                    keys::payout_list_sk(low),
-                    page.limit,
-                )
-                .await?
+        let window = account
+            .as_ref()
+            .and_then(|a| page.window(a.payout_count).seqs);
+        let items = match window {
+            Some((high, low)) => {
+                let (high, low) = (keys::payout_list_sk(high), keys::payout_list_sk(low));
+                user_range_query(ctx, user_id, &high, &low)
+                    .limit(limit)
+                    .send()
+                    .await?
+                    .items
+                    .unwrap_or_default()
             }
-            _ => Vec::new(),
+            None => Vec::new(),
         };
         (account, items)
     };
@@ -450,28 +449,6 @@ pub async fn read_payout_page(
         .map(PayoutView::from)
         .collect();
     Ok(Paginated::new(page, total, data))
-}
-
-async fn query_user_payouts(
-    ctx: &Ctx,
-    user_id: i64,
-    low: String,
-    high: String,
-    limit: i64,
-) -> Result<Vec<Item>, AppError> {
-    let out = ctx
-        .db
-        .query()
-        .table_name(ctx.table())
-        .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
-        .expression_attribute_values(":pk", s(keys::user_pk(user_id)))
-        .expression_attribute_values(":low", s(low))
-        .expression_attribute_values(":high", s(high))
-        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-        .consistent_read(true)
-        .send()
-        .await?;
-    Ok(out.items.unwrap_or_default())
 }
 
 /// One payout of the user, or `None` if it does not exist or is someone else's.
@@ -497,62 +474,46 @@ pub async fn list_payouts(
     user_id: Option<i64>,
     status: Option<PayoutStatus>,
 ) -> Result<Vec<Payout>, AppError> {
-    let mut payouts = Vec::new();
+    let mut items = Vec::new();
     match user_id {
         Some(user_id) => {
-            let mut start = None;
-            loop {
-                let out = ctx
-                    .db
-                    .query()
-                    .table_name(ctx.table())
-                    .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
-                    .expression_attribute_values(":pk", s(keys::user_pk(user_id)))
-                    .expression_attribute_values(":low", s(keys::PAYOUT_LIST_FLOOR))
-                    .expression_attribute_values(":high", s(keys::PAYOUT_LIST_CEILING))
-                    .set_exclusive_start_key(start)
-                    .consistent_read(true)
-                    .send()
-                    .await?;
-                for item in out.items.unwrap_or_default() {
-                    payouts.push(Payout::from_item(&item).map_err(AppError::internal)?);
-                }
-                start = out.last_evaluated_key;
-                if start.is_none() {
-                    break;
-                }
-            }
-            payouts.retain(|p| status.is_none_or(|s| p.status == s));
+            items = query_all(|start| {
+                user_range_query(
+                    ctx,
+                    user_id,
+                    keys::PAYOUT_LIST_FLOOR,
+                    keys::PAYOUT_LIST_CEILING,
+                )
+                .set_exclusive_start_key(start)
+            })
+            .await?;
         }
         None => {
-            let statuses = status.map_or(PayoutStatus::ALL.to_vec(), |s| vec![s]);
-            for status in statuses {
-                let mut start = None;
-                loop {
-                    let out = ctx
-                        .db
-                        .query()
-                        .table_name(ctx.table())
-                        .index_name(keys::GSI1)
-                        .key_condition_expression("GSI1PK = :pk")
-                        .expression_attribute_values(
-                            ":pk",
-                            s(keys::payouts_by_status_gsi_pk(status.as_str())),
-                        )
-                        .set_exclusive_start_key(start)
-                        .send()
-                        .await?;
-                    for item in out.items.unwrap_or_default() {
-                        payouts.push(Payout::from_item(&item).map_err(AppError::internal)?);
-                    }
-                    start = out.last_evaluated_key;
-                    if start.is_none() {
-                        break;
-                    }
-                }
+            for status in status.map_or(PayoutStatus::ALL.to_vec(), |s| vec![s]) {
+                items.extend(
+                    query_all(|start| {
+                        ctx.db
+                            .query()
+                            .table_name(ctx.table())
+                            .index_name(keys::GSI1)
+                            .key_condition_expression("GSI1PK = :pk")
+                            .expression_attribute_values(
+                                ":pk",
+                                s(keys::payouts_by_status_gsi_pk(status.as_str())),
+                            )
+                            .set_exclusive_start_key(start)
+                    })
+                    .await?,
+                );
             }
         }
     }
+    let mut payouts = items
+        .iter()
+        .map(Payout::from_item)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AppError::internal)?;
+    payouts.retain(|p| status.is_none_or(|s| p.status == s));
     payouts.sort_by_key(|p| p.payout_id);
     Ok(payouts)
 }

@@ -204,17 +204,9 @@ async fn query_range(
     ascending: bool,
     limit: i64,
 ) -> Result<Vec<Item>, AppError> {
-    let out = ctx
-        .db
-        .query()
-        .table_name(ctx.table())
-        .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
-        .expression_attribute_values(":pk", s(keys::user_pk(user_id)))
-        .expression_attribute_values(":low", s(low))
-        .expression_attribute_values(":high", s(high))
+    let out = crate::db::user_range_query(ctx, user_id, low, high)
         .scan_index_forward(ascending)
         .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-        .consistent_read(true)
         .send()
         .await?;
     Ok(out.items.unwrap_or_default())

@@ -68,3 +68,39 @@ pub fn is_condition_failure<R>(err: &SdkError<TransactWriteItemsError, R>, index
         .and_then(|codes| codes.get(index).cloned())
         .is_some_and(|code| code == "ConditionalCheckFailed")
 }
+
+/// A range of one user's partition: `low <= SK <= high`, strongly consistent.
+pub fn user_range_query(
+    ctx: &Ctx,
+    user_id: i64,
+    low: &str,
+    high: &str,
+) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    ctx.db
+        .query()
+        .table_name(ctx.table())
+        .key_condition_expression("PK = :pk AND SK BETWEEN :low AND :high")
+        .expression_attribute_values(":pk", item::s(keys::user_pk(user_id)))
+        .expression_attribute_values(":low", item::s(low))
+        .expression_attribute_values(":high", item::s(high))
+        .consistent_read(true)
+}
+
+/// Every item a Query returns, following its pages. `query` builds the
+/// request for a page from the key to start at.
+pub async fn query_all(
+    query: impl Fn(
+        Option<item::Item>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<item::Item>, AppError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = query(start).send().await?;
+        items.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
+}
