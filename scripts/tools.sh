@@ -6,6 +6,8 @@
 # Usage:
 #   scripts/tools.sh install        lint tools (tools/requirements.txt)
 #   scripts/tools.sh install-build  build tools (tools/requirements-build.txt: cargo-lambda)
+#   scripts/tools.sh install-fuzz   API contract tools (tools/requirements-fuzz.txt:
+#                                   schemathesis, openapi-spec-validator; scripts/fuzz.sh)
 #   scripts/tools.sh check [FILE..] exit 0 if the pins of FILE (default: the lint
 #                                   file) are installed at exactly those versions
 #   scripts/tools.sh bin            print the venv's bin folder (for PATH)
@@ -25,6 +27,7 @@ VENV="${TOOLS_VENV:-$ROOT/.tools/venv}"
 PY="${TOOLS_PYTHON:-python3}"
 LINT_REQ="$ROOT/tools/requirements.txt"
 BUILD_REQ="$ROOT/tools/requirements-build.txt"
+FUZZ_REQ="$ROOT/tools/requirements-fuzz.txt"
 
 log() { echo "tools: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -100,6 +103,7 @@ pin_summary() {
 case "${1:-}" in
     install) install_files "$LINT_REQ" ;;
     install-build) install_files "$BUILD_REQ" ;;
+    install-fuzz) install_files "$FUZZ_REQ" ;;
     check)
         shift
         if [[ $# -eq 0 ]]; then set -- "$LINT_REQ"; fi
@@ -112,7 +116,7 @@ case "${1:-}" in
         PATH="$VENV/bin:$PATH" exec "$@"
         ;;
     *)
-        sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac

@@ -112,7 +112,17 @@ pub async fn authenticate(
         return Err(AppError::Unauthenticated);
     }
     if needs == Needs::Session && token.ability != Ability::All {
-        return Err(AppError::Forbidden);
+        // A deleted user's tokens are 401 everywhere, API keys too: only a
+        // live user's API key learns that it lacks the ability. This extra
+        // read happens on refused requests only.
+        let alive = crate::ledger::apply::read_account(ctx, token.user_id)
+            .await?
+            .is_some_and(|a| !a.deleted);
+        return Err(if alive {
+            AppError::Forbidden
+        } else {
+            AppError::Unauthenticated
+        });
     }
     Ok(Principal {
         user_id: token.user_id,

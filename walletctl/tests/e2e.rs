@@ -361,15 +361,145 @@ impl Reply {
     }
 }
 
-/// One HTTP request to the local API (127.0.0.1 only).
+/// One HTTP request to the local API (127.0.0.1 only). Every answer of a route
+/// of openapi.yaml is checked against it ([`assert_conforms`]).
 async fn request(method: &str, url: &str, token: Option<&str>, body: &str) -> Reply {
-    tokio::time::timeout(
+    let reply = tokio::time::timeout(
         Duration::from_secs(30),
         try_request(method, url, token, body),
     )
     .await
     .expect("the local API answers within 30 s")
-    .expect("HTTP request")
+    .expect("HTTP request");
+    assert_conforms(method, url, &reply);
+    reply
+}
+
+/// openapi.yaml as JSON, read once.
+fn openapi() -> &'static Value {
+    static SPEC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| {
+        let text = std::fs::read_to_string(root().join("openapi.yaml")).expect("openapi.yaml");
+        serde_norway::from_str(&text).expect("openapi.yaml is YAML")
+    })
+}
+
+static CONFORMANCE_CHECKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Checks a reply of a route of openapi.yaml against it: the status is documented,
+/// the content type is the documented one, every required header is there and
+/// matches its schema, and the body validates against the response's schema
+/// (JSON Schema 2020-12, `#/components/...` references resolved in the document).
+/// Other paths (the documentation, unknown routes) are not checked here.
+fn assert_conforms(method: &str, url: &str, reply: &Reply) {
+    let spec = openapi();
+    let path = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("/");
+    let path = path.split('?').next().unwrap_or(path);
+    let template = match path.strip_prefix("/api/wallet/payouts/") {
+        Some(id) if !id.is_empty() && !id.contains('/') => "/api/wallet/payouts/{id}",
+        _ => path,
+    };
+    let Some(operation) = spec["paths"]
+        .get(template)
+        .and_then(|item| item.get(method.to_ascii_lowercase()))
+    else {
+        return;
+    };
+    let what = format!("{method} {path} -> {}", reply.status);
+    let response = operation["responses"]
+        .get(reply.status.to_string())
+        .unwrap_or_else(|| panic!("{what}: the status is not in openapi.yaml"));
+    let response = resolve_ref(spec, response);
+    for (name, header) in response["headers"].as_object().into_iter().flatten() {
+        let header = resolve_ref(spec, header);
+        match reply.header(name) {
+            Some(value) => validate(
+                spec,
+                &header["schema"],
+                &json!(value),
+                &format!("{what}: header {name}"),
+            ),
+            None => assert!(
+                header["required"] != json!(true),
+                "{what}: the header {name} is missing"
+            ),
+        }
+    }
+    let content = response["content"].as_object().expect("content");
+    let (media, body) = content.iter().next().expect("one media type");
+    assert_eq!(reply.header("content-type"), Some(media.as_str()), "{what}");
+    let instance: Value =
+        serde_json::from_slice(&reply.body).unwrap_or_else(|e| panic!("{what}: not JSON ({e})"));
+    validate(spec, &body["schema"], &instance, &what);
+    CONFORMANCE_CHECKS.fetch_add(1, Ordering::SeqCst);
+}
+
+fn resolve_ref<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(r) => spec
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("openapi.yaml: no {r}")),
+        None => value,
+    }
+}
+
+fn validate(spec: &Value, schema: &Value, instance: &Value, what: &str) {
+    let mut schema = schema.clone();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("components".to_owned(), spec["components"].clone());
+    }
+    let validator = jsonschema::draft202012::new(&schema)
+        .unwrap_or_else(|e| panic!("{what}: the schema does not compile: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what}: the response does not conform to openapi.yaml: {errors:#?}\n{instance}"
+    );
+}
+
+#[test]
+fn the_conformance_check_refuses_what_openapi_yaml_does_not_allow() {
+    let reply = |status: u16, body: &str| Reply {
+        status,
+        headers: {
+            let mut h = http::HeaderMap::new();
+            h.insert(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
+            h
+        },
+        body: body.as_bytes().to_vec(),
+    };
+    let url = "http://127.0.0.1:1/api/wallet?page=1";
+    let ok = r#"{"success":false,"errors_message":"Unauthenticated.","data":null}"#;
+    assert_conforms("GET", url, &reply(401, ok));
+    for (status, body) in [
+        (
+            401,
+            r#"{"success":false,"errors_message":"Forbidden","data":null}"#,
+        ),
+        (
+            401,
+            r#"{"success":false,"errors_message":"Unauthenticated.","data":null,"x":1}"#,
+        ),
+        (418, ok),
+        (
+            200,
+            r#"{"success":true,"errors_message":null,"data":{"available":1.5}}"#,
+        ),
+    ] {
+        let result = std::panic::catch_unwind(|| assert_conforms("GET", url, &reply(status, body)));
+        assert!(result.is_err(), "{status} {body} passed");
+    }
+    // Not a route of openapi.yaml: not checked here.
+    assert_conforms("GET", "http://127.0.0.1:1/nope", &reply(418, "x"));
 }
 
 async fn try_request(
@@ -613,6 +743,70 @@ async fn docs_are_served_from_openapi_yaml_beside_the_template() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/yaml"));
     assert_eq!(reply.body, spec.as_bytes());
+    let reply = get(&serve, "/api/documentation", None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = String::from_utf8(reply.body).expect("utf-8");
+    assert!(html.contains("<title>Creator wallet</title>"), "{html}");
+
+    // A file that is not an OpenAPI mapping: a 500 like API Gateway's, never a crash.
+    std::fs::write(dir.dir.join("openapi.yaml"), "- not\n- a mapping\n").expect("write");
+    let reply = get(&serve, "/api/documentation", None).await;
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.json(), json!({"message": "Internal Server Error"}));
+    let (status, _) = serve.interrupt();
+    assert!(status.success());
+}
+
+/// The project's own openapi.yaml, rendered: self-contained (no script, nothing
+/// fetched from elsewhere), every route and every documented status listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documentation_page_lists_every_route_of_openapi_yaml() {
+    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let serve = env.serve(&[]);
+    let reply = get(&serve, "/api/documentation", None).await;
+    assert_eq!(reply.status, 200);
+    let html = String::from_utf8(reply.body).expect("utf-8");
+    let yaml = get(&serve, "/api/documentation/openapi.yaml", None).await;
+    assert_eq!(yaml.status, 200);
+    assert_eq!(
+        yaml.body,
+        std::fs::read(root().join("openapi.yaml")).expect("openapi.yaml")
+    );
+    assert!(!html.contains("<script"), "the page runs no script");
+    assert!(
+        !html.contains("src=\"http"),
+        "the page loads nothing from elsewhere"
+    );
+    assert!(!html.contains("<link"), "the page loads no stylesheet");
+    for (method, path) in [
+        ("GET", "/api/wallet"),
+        ("GET", "/api/wallet/affiliate"),
+        ("POST", "/api/wallet/cashout"),
+        ("GET", "/api/wallet/payouts"),
+        ("GET", "/api/wallet/payouts/{id}"),
+        ("GET", "/api/dashboard/summary"),
+        ("POST", "/api/dashboard/summary/aggregate"),
+        ("GET", "/api/user/linked-accounts"),
+    ] {
+        let heading = format!(">{method}</span> <code>{path}</code></h3>");
+        assert!(html.contains(&heading), "{heading} missing");
+    }
+    for text in [
+        "Unauthenticated.",
+        "The limit must be an integer between 1 and 100.",
+        "Child accounts cannot aggregate other accounts.",
+        "Idempotency-Key",
+        "Retry-After",
+        "bearerAuth",
+        ">422</span>",
+        ">409</span>",
+    ] {
+        assert!(html.contains(text), "{text} missing");
+    }
     let (status, _) = serve.interrupt();
     assert!(status.success());
 }

@@ -4,6 +4,7 @@
 //! binaries behind an emulated Lambda Runtime API ([`runtime`]).
 
 pub mod apigw;
+pub mod docs;
 pub mod invoke;
 pub mod runtime;
 pub mod schedule;

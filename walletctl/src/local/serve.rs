@@ -29,6 +29,8 @@ use tokio::task::JoinSet;
 
 /// Served from `openapi.yaml` beside the template, when that file exists.
 pub const DOCS_PATH: &str = "/api/documentation/openapi.yaml";
+/// The HTML page rendered from that file ([`super::docs`]).
+pub const DOCS_PAGE_PATH: &str = "/api/documentation";
 const API_ID: &str = "local";
 
 #[derive(clap::Args, Debug, Clone)]
@@ -119,6 +121,11 @@ pub async fn run(args: ServeArgs) -> Result<(String, ExitCode)> {
         }
     }
     eprintln!("  {:<36} -> {}", format!("GET {DOCS_PATH}"), docs.display());
+    eprintln!(
+        "  {:<36} -> HTML rendered from {}",
+        format!("GET {DOCS_PAGE_PATH}"),
+        docs.display()
+    );
     for (index, _, expression, _) in &schedules {
         if let Some(runtime) = runtimes.get(*index) {
             eprintln!(
@@ -225,6 +232,9 @@ async fn respond(
     if parts.method == Method::GET && parts.uri.path() == DOCS_PATH {
         return docs(app).await;
     }
+    if parts.method == Method::GET && parts.uri.path() == DOCS_PAGE_PATH {
+        return docs_page(app).await;
+    }
     let Some(route) = app.router.find(parts.method.as_str(), parts.uri.path()) else {
         return ProxyResponse::gateway(StatusCode::NOT_FOUND, apigw::NOT_FOUND_BODY);
     };
@@ -312,6 +322,29 @@ async fn docs(app: &App) -> ProxyResponse {
             body: Bytes::from(bytes),
         },
         Err(_) => ProxyResponse::gateway(StatusCode::NOT_FOUND, apigw::NOT_FOUND_BODY),
+    }
+}
+
+async fn docs_page(app: &App) -> ProxyResponse {
+    let Ok(text) = tokio::fs::read_to_string(&app.docs).await else {
+        return ProxyResponse::gateway(StatusCode::NOT_FOUND, apigw::NOT_FOUND_BODY);
+    };
+    match super::docs::render(&text) {
+        Ok(html) => ProxyResponse {
+            status: StatusCode::OK,
+            headers: vec![(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            body: Bytes::from(html),
+        },
+        Err(err) => {
+            eprintln!(
+                "walletctl serve: {} cannot be rendered: {err}",
+                app.docs.display()
+            );
+            internal_error()
+        }
     }
 }
 
