@@ -2,7 +2,7 @@
 
 SHELL := bash
 
-.PHONY: help test fmt lint dynamodb dev tools lint-infra test-scripts lambda deploy-plan
+.PHONY: help test fmt lint dynamodb dev fuzz simulate bench tools lint-infra test-scripts lambda deploy-plan
 
 help:
 	@echo "make test      install DynamoDB Local and the Python tools if missing, start"
@@ -19,6 +19,9 @@ help:
 	@echo "make lambda    release zips of every function of template.yaml with cargo-lambda"
 	@echo "               (target/lambda/NAME/bootstrap.zip; ARCH=arm64 for Graviton)"
 	@echo "make deploy-plan BASE=rev [HEAD=rev]  what a push from BASE to HEAD deploys"
+	@echo "make fuzz      schemathesis against walletctl serve (openapi.yaml), 0 server errors"
+	@echo "make simulate SEED=n STEPS=n [FAULTS=1]  the seeded money-flow simulator"
+	@echo "make bench [QUICK=1]  benchmarks; the full run writes docs/benchmarks.md"
 
 test:
 	@bash scripts/test.sh
@@ -54,3 +57,13 @@ HEAD ?= HEAD
 deploy-plan:
 	@if [ -z "$(BASE)" ]; then echo "usage: make deploy-plan BASE=rev [HEAD=rev]" >&2; exit 2; fi
 	@bash scripts/changed-functions.sh "$(BASE)" "$(HEAD)"
+
+# fuzz, simulate and bench need DynamoDB Local: they start their own on a free port.
+fuzz:
+	@bash scripts/with-dynamodb.sh bash scripts/fuzz.sh
+
+simulate:
+	@bash scripts/with-dynamodb.sh env SEED=$(or $(SEED),1) STEPS=$(or $(STEPS),200) FAULTS=$(or $(FAULTS),0) bash scripts/simulate.sh
+
+bench:
+	@bash scripts/with-dynamodb.sh bash scripts/bench.sh $(if $(QUICK),--quick,)

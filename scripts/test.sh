@@ -51,10 +51,15 @@ step() {
     "${@:2}"
 }
 
-step 1/6 cargo fmt --all -- --check
-step 2/6 cargo clippy --workspace --all-targets -- -D warnings
+step 1/9 cargo fmt --all -- --check
+step 2/9 cargo clippy --workspace --all-targets -- -D warnings
 # The lint and script steps are quick, so they come before the cargo tests.
-step 3/6 bash scripts/lint-infra.sh template
-step 4/6 bash scripts/lint-infra.sh workflows
-step 5/6 bash scripts/tests/run.sh
-step 6/6 cargo test --workspace --no-fail-fast
+step 3/9 bash scripts/lint-infra.sh template
+step 4/9 bash scripts/lint-infra.sh workflows
+step 5/9 bash scripts/tests/run.sh
+step 6/9 cargo test --workspace --no-fail-fast
+# These use the binaries the tests built.
+step 7/9 bash scripts/fuzz.sh
+step 8/9 env SEED=1 STEPS=300 bash scripts/simulate.sh
+step 8/9 env SEED=2 STEPS=80 FAULTS=1 bash scripts/simulate.sh
+step 9/9 bash scripts/bench.sh --quick

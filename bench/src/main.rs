@@ -1,1 +1,954 @@
-fn main() {}
+//! `cargo run -p bench --release -- [--quick] [--bin-dir DIR] [--out FILE]`
+//!
+//! Benchmarks every function binary against DynamoDB Local through a Runtime API of
+//! its own (see the crate docs and docs/benchmarks.md for what each number means).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use bench::proxy::{self, Proxy, Recorded};
+use bench::runtime::RuntimeApi;
+use bench::{fmt_opt, ms, peak_rss_kib, ratio, summarize, Summary};
+use bytes::Bytes;
+use serde_json::{json, Value};
+use shared::auth::{create_token, Ability};
+use shared::currency::Currency;
+use shared::ledger::apply::apply_event_value;
+use shared::users::{create_user, NewUser};
+use shared::Ctx;
+use tokio::process::{Child, Command};
+
+const FUNCTIONS: [&str; 10] = [
+    "wallet",
+    "affiliate",
+    "cashout",
+    "payouts",
+    "summary",
+    "aggregate",
+    "linked-accounts",
+    "ledger",
+    "release-holds",
+    "payout-admin",
+];
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Args {
+    quick: bool,
+    bin_dir: PathBuf,
+    out: Option<PathBuf>,
+    root: PathBuf,
+}
+
+fn parse_args() -> Result<Args> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| anyhow!("no workspace root"))?;
+    let mut quick = false;
+    let mut bin_dir = None;
+    let mut out = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--bin-dir" => bin_dir = Some(PathBuf::from(it.next().context("--bin-dir DIR")?)),
+            "--out" => out = Some(PathBuf::from(it.next().context("--out FILE")?)),
+            "-h" | "--help" => {
+                println!("bench [--quick] [--bin-dir DIR] [--out FILE]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin_dir = bin_dir.unwrap_or_else(|| {
+        if quick {
+            target.join("debug")
+        } else {
+            target.join("lambda")
+        }
+    });
+    Ok(Args {
+        quick,
+        bin_dir,
+        out,
+        root,
+    })
+}
+
+/// `DIR/NAME/bootstrap` (cargo-lambda's layout) or `DIR/NAME` (cargo's).
+fn bootstrap(dir: &Path, name: &str) -> PathBuf {
+    let lambda = dir.join(name).join("bootstrap");
+    if lambda.is_file() {
+        lambda
+    } else {
+        dir.join(name)
+    }
+}
+
+struct Env {
+    endpoint: String,
+    table: String,
+    cert_dir: PathBuf,
+}
+
+fn spawn(bin: &Path, api: &RuntimeApi, env: &Env, endpoint: &str) -> Result<Child> {
+    let child = Command::new(bin)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+        .env("TABLE_NAME", &env.table)
+        .env("HOLD_SECONDS", "0")
+        .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        .env("SSL_CERT_DIR", &env.cert_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("spawning {}", bin.display()))?;
+    Ok(child)
+}
+
+async fn wait_ready(api: &RuntimeApi, child: &mut Child) -> Result<Instant> {
+    tokio::select! {
+        r = api.first_next(TIMEOUT) => r,
+        s = child.wait() => Err(anyhow!("bootstrap exited before asking for work: {s:?}")),
+    }
+}
+
+fn status_of(body: &Bytes) -> i64 {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("statusCode").and_then(Value::as_i64))
+        .unwrap_or(0)
+}
+
+#[derive(Default)]
+struct Cold {
+    init: Vec<f64>,
+    first: Vec<f64>,
+    rss_kib: Option<u64>,
+}
+
+async fn cold(bin: &Path, env: &Env, event: &Bytes, n: usize) -> Result<Cold> {
+    let mut out = Cold::default();
+    for i in 0..n {
+        let api = RuntimeApi::start().await?;
+        let t0 = Instant::now();
+        let mut child = spawn(bin, &api, env, &env.endpoint)?;
+        let ready = wait_ready(&api, &mut child).await?;
+        out.init.push(ms(ready.duration_since(t0)));
+        let t1 = Instant::now();
+        // A function error answer is still a first invocation.
+        let answer = api.invoke(event.clone(), TIMEOUT).await;
+        if let Err(e) = &answer {
+            if !e.to_string().starts_with("invocation error") {
+                return Err(anyhow!("{}: {e}", bin.display()));
+            }
+        }
+        out.first.push(ms(t1.elapsed()));
+        if i + 1 == n {
+            out.rss_kib = child.id().and_then(peak_rss_kib);
+        }
+        let _ = child.kill().await;
+    }
+    Ok(out)
+}
+
+struct Endpoint {
+    label: String,
+    function: &'static str,
+    event: Value,
+}
+
+struct Measured {
+    label: String,
+    function: &'static str,
+    status_first: i64,
+    status_steady: i64,
+    first: Vec<Recorded>,
+    steady: Vec<Recorded>,
+    warm: Option<Summary>,
+    floor: Option<Summary>,
+    rss_kib: Option<u64>,
+}
+
+fn describe(reqs: &[Recorded]) -> String {
+    reqs.iter()
+        .map(|r| r.operation().to_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn round_trips(reqs: &[Recorded]) -> usize {
+    let iv: Vec<(f64, f64)> = reqs.iter().map(|r| (r.start_ms, r.end_ms)).collect();
+    bench::sequential_round_trips(&iv)
+}
+
+async fn measure(bin_dir: &Path, env: &Env, ep: &Endpoint, n: usize) -> Result<Measured> {
+    let bin = bootstrap(bin_dir, ep.function);
+    let event = Bytes::from(serde_json::to_vec(&ep.event)?);
+    // Requests through the recording proxy: the first invocation and a repeat.
+    let proxy = Proxy::start(&env.endpoint, Duration::from_millis(25)).await?;
+    let api = RuntimeApi::start().await?;
+    let mut child = spawn(&bin, &api, env, &proxy.url())?;
+    wait_ready(&api, &mut child).await?;
+    proxy.take();
+    let status_first = status_of(&api.invoke(event.clone(), TIMEOUT).await?);
+    let first = proxy.take();
+    let status_steady = status_of(&api.invoke(event.clone(), TIMEOUT).await?);
+    let steady = proxy.take();
+    if std::env::var_os("BENCH_TRACE").is_some() {
+        for r in &steady {
+            eprintln!("  {} {:.3}..{:.3} ms", r.operation(), r.start_ms, r.end_ms);
+        }
+    }
+    let _ = child.kill().await;
+    drop(api);
+    // Warm latency, straight to DynamoDB.
+    let api = RuntimeApi::start().await?;
+    let mut child = spawn(&bin, &api, env, &env.endpoint)?;
+    wait_ready(&api, &mut child).await?;
+    for _ in 0..3 {
+        api.invoke(event.clone(), TIMEOUT).await?;
+    }
+    let mut warm = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        api.invoke(event.clone(), TIMEOUT).await?;
+        warm.push(ms(t.elapsed()));
+    }
+    let rss_kib = child.id().and_then(peak_rss_kib);
+    let _ = child.kill().await;
+    // The floor: the same requests, replayed straight to DynamoDB.
+    let client = proxy::client();
+    for _ in 0..3 {
+        proxy::replay(&client, &env.endpoint, &steady).await?;
+    }
+    let mut floor = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        proxy::replay(&client, &env.endpoint, &steady).await?;
+        floor.push(ms(t.elapsed()));
+    }
+    Ok(Measured {
+        label: ep.label.clone(),
+        function: ep.function,
+        status_first,
+        status_steady,
+        first,
+        steady,
+        warm: summarize(&warm),
+        floor: summarize(&floor),
+        rss_kib,
+    })
+}
+
+fn api_event(root: &Path, name: &str, token: &str, query: Option<&str>) -> Result<Value> {
+    let path = root.join("events").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let mut event: Value = serde_json::from_str(&text)?;
+    if let Some(h) = event.get_mut("headers").and_then(Value::as_object_mut) {
+        h.insert("authorization".into(), json!(format!("Bearer {token}")));
+    }
+    if let (Some(q), Some(obj)) = (query, event.as_object_mut()) {
+        obj.insert("rawQueryString".into(), json!(q));
+        let params: serde_json::Map<String, Value> = q
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), json!(v)))
+            .collect();
+        obj.insert("queryStringParameters".into(), Value::Object(params));
+    }
+    Ok(event)
+}
+
+async fn new_user(ctx: &Ctx, tag: &str, n: usize) -> Result<(i64, String)> {
+    let details = json!({"account_number": "000123456789", "routing_number": "110000000"});
+    let id = create_user(
+        ctx,
+        NewUser {
+            email: &format!("{tag}-{n}@bench.example"),
+            display_name: "Bench User",
+            currency: Currency::Usd,
+            payout_details: Some(&details),
+        },
+    )
+    .await
+    .map_err(|e| anyhow!("create_user: {e}"))?;
+    let (_, token) = create_token(ctx, id, Ability::All)
+        .await
+        .map_err(|e| anyhow!("create_token: {e}"))?;
+    Ok((id, token))
+}
+
+async fn earn(ctx: &Ctx, user: i64, count: usize, tag: &str) -> Result<()> {
+    for i in 0..count {
+        let kind = if i % 5 == 4 {
+            "affiliate_earning"
+        } else {
+            "product_earning"
+        };
+        let e = json!({"kind": kind, "event_id": format!("{tag}-{user}-{i}"), "user_id": user,
+                       "amount": 100 + i as i64, "title": "Bench earning", "hold_seconds": 0});
+        let r = apply_event_value(ctx, &e).await;
+        if r.status == shared::ledger::apply::EventStatus::Rejected {
+            bail!("event refused: {:?}", r.error);
+        }
+    }
+    Ok(())
+}
+
+/// Gives a fresh user a public list of `count` entries at once: BatchWriteItem of
+/// product-earning entries built with the model (`Entry::to_item` at
+/// `public_entry_sk(seq)`, seq 1..=count, made-up entry ids), then the account's
+/// `public_count` set to `count`. The balances are not touched (they are not what the
+/// page reads are timed for). Only for a user whose list is empty.
+async fn bulk_history(ctx: &Ctx, user: i64, count: i64) -> Result<()> {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    use shared::db::keys;
+    use shared::db::model::{Deltas, Entry};
+    let now = chrono::Utc::now().timestamp();
+    let item = |seq: i64| {
+        Entry {
+            id: 4_000_000_000_000 + user * 1_000_000 + seq,
+            user_id: user,
+            entry_type: shared::ledger::EntryType::ProductEarning,
+            amount: 100,
+            title: Some("Bench history".into()),
+            created_at: now - 100_000 + seq,
+            currency: Currency::Usd,
+            event_id: Some(format!("bulk-{user}-{seq}")),
+            product_id: None,
+            payout_id: None,
+            deltas: Deltas {
+                available: 100,
+                hold: 0,
+                pending: 0,
+            },
+        }
+        .to_item(keys::public_entry_sk(seq))
+    };
+    let batches: Vec<Vec<i64>> = (1..=count)
+        .collect::<Vec<_>>()
+        .chunks(25)
+        .map(<[i64]>::to_vec)
+        .collect();
+    let write = |batch: Vec<i64>| async move {
+        let mut pending: Vec<WriteRequest> = batch
+            .into_iter()
+            .map(|seq| {
+                PutRequest::builder()
+                    .set_item(Some(item(seq)))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<_, _>>()?;
+        while !pending.is_empty() {
+            let out = ctx
+                .db
+                .batch_write_item()
+                .request_items(ctx.table(), std::mem::take(&mut pending))
+                .send()
+                .await?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(ctx.table()))
+                .unwrap_or_default();
+        }
+        anyhow::Ok(())
+    };
+    use futures::StreamExt;
+    let results: Vec<Result<()>> = futures::stream::iter(batches)
+        .map(write)
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+    ctx.db
+        .update_item()
+        .table_name(ctx.table())
+        .key(keys::PK, AttributeValue::S(keys::user_pk(user)))
+        .key(keys::SK, AttributeValue::S(keys::ACCOUNT_SK.to_owned()))
+        .update_expression("SET public_count = :n")
+        .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// p50/p90/p99 of `n` warm invocations of one event on a running process.
+async fn timed(api: &RuntimeApi, event: &Bytes, n: usize) -> Result<Option<Summary>> {
+    for _ in 0..3 {
+        api.invoke(event.clone(), TIMEOUT).await?;
+    }
+    let mut lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let body = api.invoke(event.clone(), TIMEOUT).await?;
+        if status_of(&body) != 200 {
+            bail!(
+                "answered {}: {}",
+                status_of(&body),
+                String::from_utf8_lossy(&body)
+            );
+        }
+        lat.push(ms(t.elapsed()));
+    }
+    Ok(summarize(&lat))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = parse_args()?;
+    let started = Instant::now();
+    let (n_cold, n_warm, history) = if args.quick {
+        (3, 20, 25)
+    } else {
+        (30, 500, 40)
+    };
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .context("AWS_ENDPOINT_URL_DYNAMODB must point at DynamoDB Local")?;
+    if !endpoint.starts_with("http://127.0.0.1") && !endpoint.starts_with("http://localhost") {
+        bail!("AWS_ENDPOINT_URL_DYNAMODB must be on 127.0.0.1, got {endpoint}");
+    }
+    let table = format!(
+        "bench-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp()
+    );
+    let cert_dir = std::env::temp_dir().join(format!("bench-empty-certs-{}", std::process::id()));
+    std::fs::create_dir_all(&cert_dir)?;
+    let env = Env {
+        endpoint,
+        table: table.clone(),
+        cert_dir,
+    };
+    let config = shared::config::Config::from_lookup(|name| match name {
+        "TABLE_NAME" => Some(table.clone()),
+        "HOLD_SECONDS" => Some("0".into()),
+        other => std::env::var(other).ok(),
+    })?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let ctx = Ctx::new(aws_sdk_dynamodb::Client::new(&sdk), config);
+    shared::db::table::create_table(&ctx.db, &table)
+        .await
+        .map_err(|e| anyhow!("create_table: {e}"))?;
+    eprintln!(
+        "bench: table {table}, binaries in {}",
+        args.bin_dir.display()
+    );
+
+    // Data: a creator with a history, a creator who cashes out, a master with children.
+    let (creator, creator_token) = new_user(&ctx, "creator", 0).await?;
+    earn(&ctx, creator, history, "hist").await?;
+    let (casher, casher_token) = new_user(&ctx, "casher", 0).await?;
+    earn(&ctx, casher, 5, "cash").await?;
+    let (master, master_token) = new_user(&ctx, "master", 0).await?;
+    earn(&ctx, master, 5, "m").await?;
+    for c in 0..2 {
+        let (child, _) = new_user(&ctx, "child", c).await?;
+        earn(&ctx, child, 3, "c").await?;
+        shared::links::link(&ctx, master, child)
+            .await
+            .map_err(|e| anyhow!("link: {e}"))?;
+    }
+    let (idle, idle_token) = new_user(&ctx, "idle", 0).await?;
+    let cold_ledger = json!({"kind": "product_earning", "event_id": "bench-cold-1", "user_id": idle,
+                             "amount": 1, "title": "Cold start", "hold_seconds": 3600});
+    let root = &args.root;
+    let ledger_event = json!({"kind": "product_earning", "event_id": "bench-ledger-1", "user_id": creator,
+                              "amount": 550, "title": "Money for a photo", "hold_seconds": 0});
+    let deep = format!("page={}&limit=10", history.div_ceil(10));
+    let endpoints = vec![
+        Endpoint {
+            label: "wallet page 1".into(),
+            function: "wallet",
+            event: api_event(root, "wallet_ok", &creator_token, None)?,
+        },
+        Endpoint {
+            label: format!("wallet deep ({deep})"),
+            function: "wallet",
+            event: api_event(root, "wallet_ok", &creator_token, Some(&deep))?,
+        },
+        Endpoint {
+            label: "affiliate page 1".into(),
+            function: "affiliate",
+            event: api_event(root, "affiliate_ok", &creator_token, None)?,
+        },
+        Endpoint {
+            label: "affiliate page 2 (limit=2)".into(),
+            function: "affiliate",
+            event: api_event(root, "affiliate_ok", &creator_token, Some("page=2&limit=2"))?,
+        },
+        Endpoint {
+            label: "cashout".into(),
+            function: "cashout",
+            event: api_event(root, "cashout_ok", &casher_token, None)?,
+        },
+        Endpoint {
+            label: "payouts".into(),
+            function: "payouts",
+            event: api_event(root, "payouts_ok", &casher_token, None)?,
+        },
+        Endpoint {
+            label: "summary".into(),
+            function: "summary",
+            event: api_event(root, "summary_ok", &creator_token, None)?,
+        },
+        Endpoint {
+            label: "aggregate (2 children)".into(),
+            function: "aggregate",
+            event: api_event(root, "aggregate_empty_object", &master_token, None)?,
+        },
+        Endpoint {
+            label: "linked-accounts".into(),
+            function: "linked-accounts",
+            event: api_event(root, "linked-accounts_ok", &master_token, None)?,
+        },
+        Endpoint {
+            label: "ledger (one event)".into(),
+            function: "ledger",
+            event: ledger_event.clone(),
+        },
+    ];
+
+    // Cold starts: the floors and every function, in the same run.
+    let hello = Bytes::from_static(br#"{"hello":"bench"}"#);
+    let mut colds = Vec::new();
+    for name in ["floor_f0", "floor_f1"].into_iter().chain(FUNCTIONS) {
+        let bin = bootstrap(&args.bin_dir, name);
+        let event = match name {
+            // A creator with nothing to cash out, and a duplicate ledger event: the
+            // cold runs must not change the data the warm runs read.
+            "cashout" => Bytes::from(serde_json::to_vec(&api_event(
+                root,
+                "cashout_ok",
+                &idle_token,
+                None,
+            )?)?),
+            "ledger" => Bytes::from(serde_json::to_vec(&cold_ledger)?),
+            "release-holds" | "payout-admin" => {
+                Bytes::from(std::fs::read(root.join("events").join(format!(
+                    "{}.json",
+                    if name == "release-holds" {
+                        "release-holds_before_due"
+                    } else {
+                        "payout-admin_bad_action"
+                    }
+                )))?)
+            }
+            _ => endpoints
+                .iter()
+                .find(|e| e.function == name)
+                .map(|e| serde_json::to_vec(&e.event))
+                .transpose()?
+                .map(Bytes::from)
+                .unwrap_or_else(|| hello.clone()),
+        };
+        eprintln!("bench: cold start {name} x{n_cold}");
+        let c = cold(&bin, &env, &event, n_cold).await?;
+        colds.push((name, bin, c));
+    }
+
+    let mut measured = Vec::new();
+    for ep in &endpoints {
+        eprintln!("bench: warm {} x{n_warm}", ep.label);
+        measured.push(measure(&args.bin_dir, &env, ep, n_warm).await?);
+    }
+
+    // Scaling: aggregate latency with 0, 1, 5, 10 children (same binary, warm).
+    let mut scaling = Vec::new();
+    let n_scale = if args.quick { 10 } else { 200 };
+    {
+        let (m, token) = new_user(&ctx, "scale-master", 0).await?;
+        let event = Bytes::from(serde_json::to_vec(&api_event(
+            root,
+            "aggregate_empty_object",
+            &token,
+            None,
+        )?)?);
+        let api = RuntimeApi::start().await?;
+        let bin = bootstrap(&args.bin_dir, "aggregate");
+        let mut child = spawn(&bin, &api, &env, &env.endpoint)?;
+        wait_ready(&api, &mut child).await?;
+        let mut linked = 0;
+        for target in [0usize, 1, 5, 10] {
+            while linked < target {
+                let (c, _) = new_user(&ctx, "scale-child", linked).await?;
+                earn(&ctx, c, 2, "sc").await?;
+                shared::links::link(&ctx, m, c)
+                    .await
+                    .map_err(|e| anyhow!("link: {e}"))?;
+                linked += 1;
+            }
+            for _ in 0..3 {
+                api.invoke(event.clone(), TIMEOUT).await?;
+            }
+            let mut lat = Vec::new();
+            for _ in 0..n_scale {
+                let t = Instant::now();
+                let body = api.invoke(event.clone(), TIMEOUT).await?;
+                if status_of(&body) != 200 {
+                    bail!(
+                        "aggregate with {target} children answered {}",
+                        status_of(&body)
+                    );
+                }
+                lat.push(ms(t.elapsed()));
+            }
+            scaling.push((format!("aggregate, {target} children"), summarize(&lat)));
+        }
+        let _ = child.kill().await;
+    }
+
+    // Scaling: wallet page 1 and a deep page at several history sizes.
+    let mut history_scaling = Vec::new();
+    {
+        let sizes: &[i64] = if args.quick {
+            &[10, 100, 1_000]
+        } else {
+            &[10, 1_000, 100_000]
+        };
+        let bin = bootstrap(&args.bin_dir, "wallet");
+        let api = RuntimeApi::start().await?;
+        let mut child = spawn(&bin, &api, &env, &env.endpoint)?;
+        wait_ready(&api, &mut child).await?;
+        for (i, &size) in sizes.iter().enumerate() {
+            let (u, token) = new_user(&ctx, "history", i).await?;
+            let t = Instant::now();
+            bulk_history(&ctx, u, size).await?;
+            eprintln!(
+                "bench: history of {size} written in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            // The last page at limit 5 (page 2 of the 10-entry history).
+            let deep_page = (size / 5).max(2);
+            for (what, query) in [
+                ("page 1, limit 20".to_owned(), "page=1&limit=20".to_owned()),
+                (
+                    format!("last page {deep_page}, limit 5"),
+                    format!("page={deep_page}&limit=5"),
+                ),
+            ] {
+                let event = Bytes::from(serde_json::to_vec(&api_event(
+                    root,
+                    "wallet_ok",
+                    &token,
+                    Some(&query),
+                )?)?);
+                let s = timed(&api, &event, n_scale)
+                    .await
+                    .with_context(|| format!("wallet {size} {what}"))?;
+                history_scaling.push((format!("wallet, history {size}, {what}"), s));
+            }
+        }
+        let _ = child.kill().await;
+    }
+
+    let report = render(
+        &args,
+        &env,
+        &colds,
+        &measured,
+        &scaling,
+        &history_scaling,
+        n_cold,
+        n_warm,
+        started.elapsed(),
+    );
+    if let Some(out) = &args.out {
+        // Everything from the analysis marker on is written by hand: keep it.
+        let kept = std::fs::read_to_string(out)
+            .ok()
+            .and_then(|old| old.find(ANALYSIS_MARKER).map(|i| old[i..].to_owned()))
+            .unwrap_or_else(|| format!("{ANALYSIS_MARKER}\n"));
+        let text = format!("{}\n{}\n{kept}", header(&args), report.markdown);
+        std::fs::write(out, text).with_context(|| out.display().to_string())?;
+        eprintln!("bench: wrote {}", out.display());
+    } else {
+        println!("{}", report.markdown);
+    }
+    let _ = ctx.db.delete_table().table_name(&table).send().await;
+    let _ = std::fs::remove_dir_all(&env.cert_dir);
+    println!("{}", report.summary);
+    if report.broken > 0 {
+        bail!("{} endpoint(s) did not answer 2xx", report.broken);
+    }
+    Ok(())
+}
+
+const ANALYSIS_MARKER: &str = "<!-- analysis: kept by the bench across runs -->";
+
+fn header(args: &Args) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .map_or("?".into(), |kib| format!("{:.0}", kib / 1024.0 / 1024.0));
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "# Benchmarks\n\nGenerated by `{}` (bench/; `make bench`).\n\n- date: {}\n- machine: {cpu}, {cores} cores, {mem_gib} GiB, Linux {}\n- binaries: `{}`\n- every bootstrap runs with `SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt` and `SSL_CERT_DIR` an empty folder, against DynamoDB Local on 127.0.0.1\n",
+        if args.quick { "scripts/bench.sh --quick" } else { "scripts/bench.sh" },
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        kernel.trim(),
+        args.bin_dir.display(),
+    )
+}
+
+struct Report {
+    markdown: String,
+    summary: String,
+    broken: usize,
+}
+
+fn check(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render(
+    args: &Args,
+    env: &Env,
+    colds: &[(&str, PathBuf, Cold)],
+    measured: &[Measured],
+    scaling: &[(String, Option<Summary>)],
+    history_scaling: &[(String, Option<Summary>)],
+    n_cold: usize,
+    n_warm: usize,
+    took: Duration,
+) -> Report {
+    use std::fmt::Write;
+    let mut md = String::new();
+    let mut met = 0;
+    let mut missed = Vec::new();
+    let mut tally = |ok: bool, what: String| {
+        if ok {
+            met += 1;
+        } else {
+            missed.push(what);
+        }
+        check(ok)
+    };
+    let p50 = |v: &[f64]| bench::percentile(v, 0.5);
+    let p90 = |v: &[f64]| bench::percentile(v, 0.9);
+    let f0 = colds
+        .iter()
+        .find(|c| c.0 == "floor_f0")
+        .and_then(|c| p50(&c.2.init));
+    let f1 = colds
+        .iter()
+        .find(|c| c.0 == "floor_f1")
+        .and_then(|c| p50(&c.2.init));
+    let _ = writeln!(md, "## Cold start (spawn to first `GET /runtime/invocation/next`), {n_cold} fresh processes each\n");
+    let _ = writeln!(md, "| binary | init p50 ms | init p90 ms | x F0 | x F1 | first invocation p50 ms | p90 ms | bootstrap bytes | zip bytes | peak RSS KiB (after 1st invocation) | target p50 <= 1.25x F1 | zip <= 5 MB |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (name, bin, c) in colds {
+        let ip50 = p50(&c.init);
+        let zip = bench::file_size(&args.bin_dir.join(name).join("bootstrap.zip"));
+        let floor = name.starts_with("floor");
+        let cold_ok = if floor {
+            "floor".to_owned()
+        } else {
+            let r = ip50.zip(f1).and_then(|(a, b)| ratio(a, b));
+            tally(r.is_some_and(|r| r <= 1.25), format!("{name} cold start")).to_owned()
+        };
+        let zip_ok = match zip {
+            Some(z) => tally(z <= 5 * 1024 * 1024, format!("{name} zip")).to_owned(),
+            None => "no zip".to_owned(),
+        };
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {cold_ok} | {zip_ok} |",
+            fmt_opt(ip50, 2),
+            fmt_opt(p90(&c.init), 2),
+            fmt_opt(ip50.zip(f0).and_then(|(a, b)| ratio(a, b)), 2),
+            fmt_opt(ip50.zip(f1).and_then(|(a, b)| ratio(a, b)), 2),
+            fmt_opt(p50(&c.first), 2),
+            fmt_opt(p90(&c.first), 2),
+            bench::file_size(bin).map_or("-".into(), |s| s.to_string()),
+            zip.map_or("-".into(), |s| s.to_string()),
+            c.rss_kib.map_or("-".into(), |s| s.to_string()),
+        );
+    }
+    let _ = writeln!(md, "\n## Warm latency ({n_warm} sequential invocations) vs the DynamoDB floor; requests and round trips\n");
+    let _ = writeln!(md, "The floor replays, straight to DynamoDB Local, exactly the requests the function made for the same invocation (captured by the recording proxy), one round trip after the other and the requests of one round trip concurrently.\n");
+    let _ = writeln!(md, "| endpoint | status (1st / repeat) | warm p50 ms | p90 | p99 | floor p50 ms | p90 | p99 | p50 ratio | target p50 <= 1.2x | DynamoDB requests (1st) | round trips (1st) | requests / round trips (repeat) | round-trip target | peak RSS KiB after warm run | RSS <= 32 MB |");
+    let _ = writeln!(
+        md,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    let mut broken = 0;
+    for m in measured {
+        // The repeat of a cashout is refused (nothing left to cash out): a 4xx there
+        // is the expected answer, a 5xx is not.
+        if !(200..300).contains(&m.status_first) || !(200..500).contains(&m.status_steady) {
+            // The ledger answers a plain result, not an HTTP response.
+            if m.function != "ledger" {
+                broken += 1;
+            }
+        }
+        let w = m.warm;
+        let f = m.floor;
+        let r = w.zip(f).and_then(|(w, f)| ratio(w.p50, f.p50));
+        let lat_ok = tally(
+            r.is_some_and(|r| r <= 1.2),
+            format!("{} warm ratio", m.label),
+        );
+        let rt_first = round_trips(&m.first);
+        let rt_steady = round_trips(&m.steady);
+        let limit = match m.function {
+            "wallet" | "affiliate" if m.label.contains("page 1") => Some(2),
+            "wallet" | "affiliate" => Some(3),
+            "cashout" | "summary" => Some(3),
+            "aggregate" => Some(4),
+            _ => None,
+        };
+        let rt_ok = match limit {
+            Some(l) => format!(
+                "<= {l}: {}",
+                tally(
+                    rt_first <= l && rt_steady <= l,
+                    format!("{} round trips", m.label)
+                )
+            ),
+            None => "-".into(),
+        };
+        let rss_ok = match m.rss_kib {
+            Some(k) => tally(k <= 32 * 1024, format!("{} RSS", m.function)).to_owned(),
+            None => "-".into(),
+        };
+        let status_steady = if m.function == "ledger" {
+            "result".to_owned()
+        } else {
+            m.status_steady.to_string()
+        };
+        let status_first = if m.function == "ledger" {
+            "result".to_owned()
+        } else {
+            m.status_first.to_string()
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {status_first} / {status_steady} | {} | {} | {} | {} | {} | {} | {} | {lat_ok} | {} ({}) | {rt_first} | {} / {rt_steady} ({}) | {rt_ok} | {} | {rss_ok} |",
+            m.label,
+            fmt_opt(w.map(|s| s.p50), 2),
+            fmt_opt(w.map(|s| s.p90), 2),
+            fmt_opt(w.map(|s| s.p99), 2),
+            fmt_opt(f.map(|s| s.p50), 2),
+            fmt_opt(f.map(|s| s.p90), 2),
+            fmt_opt(f.map(|s| s.p99), 2),
+            fmt_opt(r, 2),
+            m.first.len(),
+            describe(&m.first),
+            m.steady.len(),
+            describe(&m.steady),
+            m.rss_kib.map_or("-".into(), |k| k.to_string()),
+        );
+    }
+    let _ = writeln!(md, "\n## Scaling\n");
+    let _ = writeln!(md, "| case | p50 ms | p90 ms | p99 ms | x first case |");
+    let _ = writeln!(md, "|---|---|---|---|---|");
+    let base = scaling.first().and_then(|s| s.1).map(|s| s.p50);
+    let mut worst: f64 = 0.0;
+    for (label, s) in scaling {
+        let r = s.zip(base).and_then(|(s, b)| ratio(s.p50, b));
+        worst = worst.max(r.unwrap_or(0.0));
+        let _ = writeln!(
+            md,
+            "| {label} | {} | {} | {} | {} |",
+            fmt_opt(s.map(|s| s.p50), 2),
+            fmt_opt(s.map(|s| s.p90), 2),
+            fmt_opt(s.map(|s| s.p99), 2),
+            fmt_opt(r, 2)
+        );
+    }
+    if !scaling.is_empty() {
+        let ok = tally(worst <= 1.3, "aggregate latency flat".into());
+        let _ = writeln!(
+            md,
+            "\nAggregate latency flat within 1.3x from 0 to 10 children: {ok} (worst {worst:.2}x)."
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n| wallet case | p50 ms | p90 ms | p99 ms | x history 10, same page kind |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|");
+    let first_p1 = history_scaling.first().and_then(|s| s.1).map(|s| s.p50);
+    let first_deep = history_scaling.get(1).and_then(|s| s.1).map(|s| s.p50);
+    let mut worst_h: f64 = 0.0;
+    for (i, (label, s)) in history_scaling.iter().enumerate() {
+        let base = if i % 2 == 0 { first_p1 } else { first_deep };
+        let r = s.zip(base).and_then(|(s, b)| ratio(s.p50, b));
+        worst_h = worst_h.max(r.unwrap_or(0.0));
+        let _ = writeln!(
+            md,
+            "| {label} | {} | {} | {} | {} |",
+            fmt_opt(s.map(|s| s.p50), 2),
+            fmt_opt(s.map(|s| s.p90), 2),
+            fmt_opt(s.map(|s| s.p99), 2),
+            fmt_opt(r, 2)
+        );
+    }
+    if !history_scaling.is_empty() {
+        let ok = tally(worst_h <= 1.3, "wallet latency flat over history".into());
+        let _ = writeln!(md, "\nWallet latency flat within 1.3x over history size: {ok} (worst {worst_h:.2}x). The histories are bulk-written (BatchWriteItem of model entries, `public_count` set directly; balances untouched).");
+    }
+    let _ = writeln!(
+        md,
+        "\nRun: {} mode, binaries {}, DynamoDB {}, {:.0} s.",
+        if args.quick { "quick" } else { "full" },
+        args.bin_dir.display(),
+        env.endpoint,
+        took.as_secs_f64()
+    );
+    let summary = format!(
+        "bench: {} binaries cold-started x{n_cold}, {} endpoints x{n_warm} warm; targets met {met}, missed {}{}; {} non-2xx; {:.0} s",
+        colds.len(),
+        measured.len(),
+        missed.len(),
+        if missed.is_empty() { String::new() } else { format!(" ({})", missed.join(", ")) },
+        broken,
+        took.as_secs_f64()
+    );
+    Report {
+        markdown: md,
+        summary,
+        broken,
+    }
+}

@@ -172,6 +172,15 @@ pub async fn claim(ctx: &Ctx, user_id: i64, key: &str, now: i64) -> Result<Claim
                             .map(str::to_owned),
                     }))
                 }
+                // Our own Put went through but its answer was lost, and the
+                // SDK's retry then met the lock it had just written.
+                Some(old) if get_str(&old, NONCE) == Ok(nonce.as_str()) => {
+                    Ok(Claim::Acquired(Lock {
+                        user_id,
+                        key: key.to_owned(),
+                        nonce,
+                    }))
+                }
                 Some(_) => Ok(Claim::InFlight),
                 None => Err(err.into()),
             }

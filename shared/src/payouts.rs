@@ -29,24 +29,33 @@ pub fn payout_location(payout_id: i64) -> String {
 /// server), so that replays can store and repeat it exactly.
 pub async fn cashout(ctx: &Ctx, user_id: i64, key: Option<&str>) -> Result<ApiResponse, AppError> {
     let now = now_epoch();
-    let (lock, account) = match key {
-        // The claim and the account read are independent: one round trip for both.
+    // The claim, the account read and the ids are independent: one round trip
+    // for all of them (ids usually come from memory; a refused cashout just
+    // skips the two it took).
+    let ids = async { Ok::<_, AppError>((ctx.next_id().await?, ctx.next_id().await?)) };
+    let (lock, account, ids) = match key {
         Some(key) => {
-            let (claim, account) = tokio::join!(
+            let (claim, account, ids) = tokio::join!(
                 idempotency::claim(ctx, user_id, key, now),
-                read_account(ctx, user_id)
+                read_account(ctx, user_id),
+                ids
             );
             match claim? {
                 Claim::Replay(stored) => return stored.replay(),
                 Claim::InFlight => return Err(AppError::IdempotencyInFlight),
-                Claim::Acquired(lock) => (Some(lock), account),
+                Claim::Acquired(lock) => (Some(lock), account, ids),
             }
         }
-        None => (None, read_account(ctx, user_id).await),
+        None => {
+            let (account, ids) = tokio::join!(read_account(ctx, user_id), ids);
+            (None, account, ids)
+        }
     };
-    let result = match account {
-        Ok(account) => cashout_locked(ctx, user_id, account, lock.as_ref(), now).await,
-        Err(err) => Err(err),
+    let result = match (account, ids) {
+        (Ok(account), Ok(ids)) => {
+            cashout_locked(ctx, user_id, account, ids, lock.as_ref(), now).await
+        }
+        (Err(err), _) | (_, Err(err)) => Err(err),
     };
     if let (Err(_), Some(lock)) = (&result, &lock) {
         idempotency::release(ctx, lock).await;
@@ -65,11 +74,11 @@ async fn cashout_locked(
     ctx: &Ctx,
     user_id: i64,
     first_read: Option<Account>,
+    (payout_id, entry_id): (i64, i64),
     lock: Option<&Lock>,
     now: i64,
 ) -> Result<ApiResponse, AppError> {
     let mut account = first_read;
-    let mut ids: Option<(i64, i64)> = None;
     for attempt in 0..MAX_ATTEMPTS {
         let current = match account.take() {
             Some(a) if !a.deleted => a,
@@ -77,14 +86,6 @@ async fn cashout_locked(
         };
         let amount = current.balance.available;
         check_cashout(ctx, &current)?;
-        let (payout_id, entry_id) = match ids {
-            Some(ids) => ids,
-            None => {
-                let allocated = (ctx.next_id().await?, ctx.next_id().await?);
-                ids = Some(allocated);
-                allocated
-            }
-        };
         let payout = Payout {
             payout_id,
             user_id,
