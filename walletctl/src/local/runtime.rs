@@ -271,6 +271,8 @@ struct Instance {
     initialised: bool,
     next: mpsc::Sender<Pending>,
     reports: mpsc::UnboundedReceiver<Report>,
+    /// The tasks copying the process's stdout and stderr to ours.
+    logs: Vec<tokio::task::JoinHandle<()>>,
     _server: AbortOnDrop,
 }
 
@@ -407,11 +409,12 @@ impl FunctionRuntime {
             .with_context(|| format!("starting {}", spec.path.display()))?;
         let pid = child.id();
         // The function's logs (stdout and stderr) go to walletctl's stderr.
+        let mut logs = Vec::new();
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(forward_logs(out, spec.binary.clone()));
+            logs.push(tokio::spawn(forward_logs(out, spec.binary.clone())));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(forward_logs(err, spec.binary.clone()));
+            logs.push(tokio::spawn(forward_logs(err, spec.binary.clone())));
         }
         if !self.report_lines {
             eprintln!(
@@ -428,6 +431,7 @@ impl FunctionRuntime {
             initialised: false,
             next: next_tx,
             reports: reports_rx,
+            logs,
             _server: server,
         })
     }
@@ -470,7 +474,7 @@ impl FunctionRuntime {
         let mut delivered: Option<Instant> = None;
         // The duration of the invocation, from its delivery.
         let elapsed = |delivered: Option<Instant>| delivered.unwrap_or(queued).elapsed();
-        loop {
+        let status = loop {
             let limit = match delivered {
                 Some(at) => tokio::time::Instant::from_std(at + timeout),
                 None => init_deadline,
@@ -516,11 +520,7 @@ impl FunctionRuntime {
                         Ok(s) => s.to_string(),
                         Err(e) => e.to_string(),
                     };
-                    let outcome = error(
-                        "Runtime.ExitError",
-                        format!("Runtime exited with error: {status}"),
-                    );
-                    return (outcome, elapsed(delivered), false);
+                    break status;
                 }
                 _ = stopping.wait_for(|stop| *stop) => {
                     let outcome = error("Runtime.Unknown", "walletctl is stopping".to_owned());
@@ -540,7 +540,16 @@ impl FunctionRuntime {
                     return (outcome, elapsed(delivered), false);
                 }
             }
+        };
+        // The process exited: its last words (why) come before our report.
+        for log in instance.logs.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), log).await;
         }
+        let outcome = error(
+            "Runtime.ExitError",
+            format!("Runtime exited with error: {status}"),
+        );
+        (outcome, elapsed(delivered), false)
     }
 }
 
