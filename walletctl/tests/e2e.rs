@@ -974,7 +974,9 @@ fn black_hole() -> (String, std::thread::JoinHandle<()>) {
     listener.set_nonblocking(true).expect("nonblocking");
     let handle = std::thread::spawn(move || {
         let mut held = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
+        // Long enough to outlive a cold build of the binaries under load; the
+        // thread ends with the test process.
+        let deadline = Instant::now() + Duration::from_secs(900);
         while Instant::now() < deadline {
             match listener.accept() {
                 Ok((stream, _)) => held.push(stream),
