@@ -265,3 +265,61 @@ mod tests {
         assert_eq!(hits, [false, true, true, false, false]);
     }
 }
+
+/// Regression test for a bug the simulator found: when the answer to the
+/// Idempotency-Key claim (a conditional Put) was lost after DynamoDB had
+/// written it, the SDK's retry met the lock it had just written and the
+/// request answered 409 for 60 s.
+#[cfg(test)]
+mod lost_answer {
+    use super::*;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use shared::idempotency::{claim, Claim};
+
+    fn client(endpoint: String) -> aws_sdk_dynamodb::Client {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(Credentials::new("test", "test", None, None, "sim"))
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
+    }
+
+    #[tokio::test]
+    async fn a_claim_whose_answer_is_lost_is_still_ours() {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default();
+        let upstream: SocketAddr = endpoint
+            .strip_prefix("http://")
+            .and_then(|a| a.parse().ok())
+            .expect("AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:PORT (run with make test)");
+        let table = format!("sim-lost-{}", std::process::id());
+        shared::db::table::create_table(&client(endpoint), &table)
+            .await
+            .expect("table");
+        let proxy = Proxy::start(upstream).await.expect("proxy");
+        let ctx = shared::Ctx::new(
+            client(format!("http://{}", proxy.addr)),
+            shared::config::Config::for_table(table),
+        );
+        proxy.arm(Some(Plan {
+            fault: Fault::DropAfter,
+            first: 0,
+            count: 1,
+            latency_ms: 0,
+        }));
+        let first = claim(&ctx, 7, "key-1", 1_000).await.expect("claim");
+        proxy.arm(None);
+        assert_eq!(
+            proxy.injected().get(&Fault::DropAfter),
+            Some(&1),
+            "the answer of the first Put was dropped"
+        );
+        assert!(matches!(first, Claim::Acquired(_)), "{first:?}");
+        // Another request with the key meanwhile: still in flight, not ours.
+        assert_eq!(
+            claim(&ctx, 7, "key-1", 1_001).await.expect("claim"),
+            Claim::InFlight
+        );
+    }
+}
