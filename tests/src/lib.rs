@@ -379,3 +379,36 @@ pub fn status_and_json(resp: lambda_http::Response<lambda_http::Body>) -> (u16, 
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {body}"));
     (status, json)
 }
+
+/// A creator with the profile an expected JSON shows (no payout details).
+pub struct Creator {
+    pub id: i64,
+    pub token: String,
+    pub email: String,
+    pub name: String,
+    pub currency: Currency,
+}
+
+pub async fn creator(ctx: &Ctx, email: &str, name: &str, currency: Currency) -> Creator {
+    let id = create_user(
+        ctx,
+        NewUser {
+            email,
+            display_name: name,
+            currency,
+            payout_details: None,
+        },
+    )
+    .await
+    .expect("create user");
+    let (_, token) = create_token(ctx, id, Ability::All)
+        .await
+        .expect("create token");
+    Creator {
+        id,
+        token,
+        email: email.to_owned(),
+        name: name.to_owned(),
+        currency,
+    }
+}

@@ -25,50 +25,16 @@ use aws_sdk_dynamodb::config::{
 use aws_sdk_dynamodb::error::BoxError;
 use lambda_http::Request;
 use serde_json::{json, Value};
-use shared::auth::{create_token, Ability};
 use shared::config::Config;
 use shared::currency::Currency;
 use shared::ledger::apply::{read_product, EventStatus};
-use shared::users::{create_user, delete_user, NewUser};
+use shared::users::delete_user;
 use shared::Ctx;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tests::*;
 
 // ---------------------------------------------------------------- helpers
-
-/// A creator with the profile the expected JSON shows.
-struct Creator {
-    id: i64,
-    token: String,
-    email: String,
-    name: String,
-    currency: Currency,
-}
-
-async fn creator(ctx: &Ctx, email: &str, name: &str, currency: Currency) -> Creator {
-    let id = create_user(
-        ctx,
-        NewUser {
-            email,
-            display_name: name,
-            currency,
-            payout_details: None,
-        },
-    )
-    .await
-    .expect("create user");
-    let (_, token) = create_token(ctx, id, Ability::All)
-        .await
-        .expect("create token");
-    Creator {
-        id,
-        token,
-        email: email.to_owned(),
-        name: name.to_owned(),
-        currency,
-    }
-}
 
 fn currency_id(c: Currency) -> i64 {
     match c {

@@ -10,49 +10,16 @@
 use chrono::DateTime;
 use lambda_http::Request;
 use serde_json::{json, Value};
-use shared::auth::{create_token, Ability};
 use shared::currency::Currency;
 use shared::db::model::{Account, Link};
 use shared::ledger::apply::EventStatus;
 use shared::links::{link, unlink, LinkError, MAX_CHILDREN};
-use shared::users::{create_user, delete_user, NewUser};
+use shared::users::delete_user;
 use shared::Ctx;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tests::*;
 
 // ---------------------------------------------------------------- helpers
-
-struct Creator {
-    id: i64,
-    token: String,
-    email: String,
-    name: String,
-    currency: Currency,
-}
-
-async fn creator(ctx: &Ctx, email: &str, name: &str, currency: Currency) -> Creator {
-    let id = create_user(
-        ctx,
-        NewUser {
-            email,
-            display_name: name,
-            currency,
-            payout_details: None,
-        },
-    )
-    .await
-    .expect("create user");
-    let (_, token) = create_token(ctx, id, Ability::All)
-        .await
-        .expect("create token");
-    Creator {
-        id,
-        token,
-        email: email.to_owned(),
-        name: name.to_owned(),
-        currency,
-    }
-}
 
 /// `n` USD creators `<prefix>1@example.com` ...
 async fn creators(ctx: &Ctx, prefix: &str, n: usize) -> Vec<Creator> {
