@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use bench::proxy::{self, Proxy, Recorded};
 use bench::runtime::RuntimeApi;
+use bench::sdk_floor;
 use bench::{fmt_opt, ms, peak_rss_kib, ratio, summarize, Summary};
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -19,6 +20,8 @@ use shared::ledger::apply::apply_event_value;
 use shared::users::{create_user, NewUser};
 use shared::Ctx;
 use tokio::process::{Child, Command};
+
+mod throughput;
 
 const FUNCTIONS: [&str; 10] = [
     "wallet",
@@ -94,7 +97,12 @@ struct Env {
     endpoint: String,
     table: String,
     cert_dir: PathBuf,
+    /// The SDK floor's client (default settings, same endpoint).
+    sdk: aws_sdk_dynamodb::Client,
 }
+
+/// Warm latency and its floors are measured in this many interleaved rounds.
+const ROUNDS: usize = 5;
 
 fn spawn(bin: &Path, api: &RuntimeApi, env: &Env, endpoint: &str) -> Result<Child> {
     let child = Command::new(bin)
@@ -176,6 +184,17 @@ struct Endpoint {
     event: Value,
 }
 
+/// One case of the aggregate scaling series.
+struct ScaleRow {
+    label: String,
+    warm: Option<Summary>,
+    raw: Option<Summary>,
+    sdk: Option<Summary>,
+    ratio_sdk: Option<f64>,
+    requests: usize,
+    round_trips: usize,
+}
+
 struct Measured {
     label: String,
     function: &'static str,
@@ -184,7 +203,13 @@ struct Measured {
     first: Vec<Recorded>,
     steady: Vec<Recorded>,
     warm: Option<Summary>,
+    /// The raw replay of the captured requests.
     floor: Option<Summary>,
+    /// The same requests made with the SDK.
+    floor_sdk: Option<Summary>,
+    /// Median over the rounds of warm p50 / floor p50.
+    ratio_raw: Option<f64>,
+    ratio_sdk: Option<f64>,
     rss_kib: Option<u64>,
 }
 
@@ -198,6 +223,64 @@ fn describe(reqs: &[Recorded]) -> String {
 fn round_trips(reqs: &[Recorded]) -> usize {
     let iv: Vec<(f64, f64)> = reqs.iter().map(|r| (r.start_ms, r.end_ms)).collect();
     bench::sequential_round_trips(&iv)
+}
+
+/// Warm invocations of `event` on a warm process, and the raw and SDK floors of
+/// `requests`, interleaved in [`ROUNDS`] rounds of `n / ROUNDS` each.
+struct Interleaved {
+    warm: Vec<f64>,
+    raw: Vec<f64>,
+    sdk: Vec<f64>,
+    /// Medians over the rounds of warm p50 / floor p50.
+    ratio_raw: Option<f64>,
+    ratio_sdk: Option<f64>,
+}
+
+async fn interleaved(
+    api: &RuntimeApi,
+    event: &Bytes,
+    env: &Env,
+    requests: &[Recorded],
+    n: usize,
+) -> Result<Interleaved> {
+    for _ in 0..3 {
+        api.invoke(event.clone(), TIMEOUT).await?;
+    }
+    let client = proxy::client();
+    for _ in 0..3 {
+        proxy::replay(&client, &env.endpoint, requests).await?;
+    }
+    let per_round = n.div_ceil(ROUNDS).max(1);
+    let (mut warm, mut raw, mut sdk) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut r_raw, mut r_sdk) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let mut w = Vec::with_capacity(per_round);
+        for _ in 0..per_round {
+            let t = Instant::now();
+            api.invoke(event.clone(), TIMEOUT).await?;
+            w.push(ms(t.elapsed()));
+        }
+        let mut f = Vec::with_capacity(per_round);
+        for _ in 0..per_round {
+            let t = Instant::now();
+            proxy::replay(&client, &env.endpoint, requests).await?;
+            f.push(ms(t.elapsed()));
+        }
+        let fs = sdk_floor::time_replays(&env.sdk, requests, per_round).await?;
+        let p = |v: &[f64]| bench::median(v);
+        r_raw.extend(p(&w).zip(p(&f)).and_then(|(a, b)| ratio(a, b)));
+        r_sdk.extend(p(&w).zip(p(&fs)).and_then(|(a, b)| ratio(a, b)));
+        warm.extend(w);
+        raw.extend(f);
+        sdk.extend(fs);
+    }
+    Ok(Interleaved {
+        warm,
+        raw,
+        sdk,
+        ratio_raw: bench::median(&r_raw),
+        ratio_sdk: bench::median(&r_sdk),
+    })
 }
 
 async fn measure(bin_dir: &Path, env: &Env, ep: &Endpoint, n: usize) -> Result<Measured> {
@@ -220,32 +303,15 @@ async fn measure(bin_dir: &Path, env: &Env, ep: &Endpoint, n: usize) -> Result<M
     }
     let _ = child.kill().await;
     drop(api);
-    // Warm latency, straight to DynamoDB.
+    // Warm latency straight to DynamoDB, and the two floors (the same requests
+    // replayed raw, and made with the SDK), interleaved in rounds so that a change
+    // of machine load hits all three alike; the ratios are medians over the rounds.
     let api = RuntimeApi::start().await?;
     let mut child = spawn(&bin, &api, env, &env.endpoint)?;
     wait_ready(&api, &mut child).await?;
-    for _ in 0..3 {
-        api.invoke(event.clone(), TIMEOUT).await?;
-    }
-    let mut warm = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        api.invoke(event.clone(), TIMEOUT).await?;
-        warm.push(ms(t.elapsed()));
-    }
+    let il = interleaved(&api, &event, env, &steady, n).await?;
     let rss_kib = child.id().and_then(peak_rss_kib);
     let _ = child.kill().await;
-    // The floor: the same requests, replayed straight to DynamoDB.
-    let client = proxy::client();
-    for _ in 0..3 {
-        proxy::replay(&client, &env.endpoint, &steady).await?;
-    }
-    let mut floor = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        proxy::replay(&client, &env.endpoint, &steady).await?;
-        floor.push(ms(t.elapsed()));
-    }
     Ok(Measured {
         label: ep.label.clone(),
         function: ep.function,
@@ -253,8 +319,11 @@ async fn measure(bin_dir: &Path, env: &Env, ep: &Endpoint, n: usize) -> Result<M
         status_steady,
         first,
         steady,
-        warm: summarize(&warm),
-        floor: summarize(&floor),
+        warm: summarize(&il.warm),
+        floor: summarize(&il.raw),
+        floor_sdk: summarize(&il.sdk),
+        ratio_raw: il.ratio_raw,
+        ratio_sdk: il.ratio_sdk,
         rss_kib,
     })
 }
@@ -440,6 +509,7 @@ async fn main() -> Result<()> {
         endpoint,
         table: table.clone(),
         cert_dir,
+        sdk: sdk_floor::client().await,
     };
     let config = shared::config::Config::from_lookup(|name| match name {
         "TABLE_NAME" => Some(table.clone()),
@@ -574,7 +644,9 @@ async fn main() -> Result<()> {
         measured.push(measure(&args.bin_dir, &env, ep, n_warm).await?);
     }
 
-    // Scaling: aggregate latency with 0, 1, 5, 10 children (same binary, warm).
+    // Scaling: aggregate latency with 0, 1, 5, 10 children (same binary, warm), each
+    // beside its floors: the requests of that case captured by a second process
+    // behind the recording proxy.
     let mut scaling = Vec::new();
     let n_scale = if args.quick { 10 } else { 200 };
     {
@@ -585,10 +657,14 @@ async fn main() -> Result<()> {
             &token,
             None,
         )?)?);
-        let api = RuntimeApi::start().await?;
         let bin = bootstrap(&args.bin_dir, "aggregate");
+        let api = RuntimeApi::start().await?;
         let mut child = spawn(&bin, &api, &env, &env.endpoint)?;
         wait_ready(&api, &mut child).await?;
+        let proxy = Proxy::start(&env.endpoint, Duration::from_millis(25)).await?;
+        let rec_api = RuntimeApi::start().await?;
+        let mut rec_child = spawn(&bin, &rec_api, &env, &proxy.url())?;
+        wait_ready(&rec_api, &mut rec_child).await?;
         let mut linked = 0;
         for target in [0usize, 1, 5, 10] {
             while linked < target {
@@ -599,24 +675,28 @@ async fn main() -> Result<()> {
                     .map_err(|e| anyhow!("link: {e}"))?;
                 linked += 1;
             }
-            for _ in 0..3 {
-                api.invoke(event.clone(), TIMEOUT).await?;
+            proxy.take();
+            let body = rec_api.invoke(event.clone(), TIMEOUT).await?;
+            if status_of(&body) != 200 {
+                bail!(
+                    "aggregate with {target} children answered {}",
+                    status_of(&body)
+                );
             }
-            let mut lat = Vec::new();
-            for _ in 0..n_scale {
-                let t = Instant::now();
-                let body = api.invoke(event.clone(), TIMEOUT).await?;
-                if status_of(&body) != 200 {
-                    bail!(
-                        "aggregate with {target} children answered {}",
-                        status_of(&body)
-                    );
-                }
-                lat.push(ms(t.elapsed()));
-            }
-            scaling.push((format!("aggregate, {target} children"), summarize(&lat)));
+            let requests = proxy.take();
+            let il = interleaved(&api, &event, &env, &requests, n_scale).await?;
+            scaling.push(ScaleRow {
+                label: format!("aggregate, {target} children"),
+                warm: summarize(&il.warm),
+                raw: summarize(&il.raw),
+                sdk: summarize(&il.sdk),
+                ratio_sdk: il.ratio_sdk,
+                requests: requests.len(),
+                round_trips: round_trips(&requests),
+            });
         }
         let _ = child.kill().await;
+        let _ = rec_child.kill().await;
     }
 
     // Scaling: wallet page 1 and a deep page at several history sizes.
@@ -663,6 +743,29 @@ async fn main() -> Result<()> {
         let _ = child.kill().await;
     }
 
+    // Ledger throughput: one hot wallet and many wallets, K warm ledger processes.
+    let mut load = Vec::new();
+    {
+        let (events, rounds, ks, many): (usize, usize, &[usize], usize) = if args.quick {
+            (40, 1, &[1, 2], 8)
+        } else {
+            (1000, 3, &[1, 2, 4], 100)
+        };
+        for wallets in [1, many] {
+            for &processes in ks {
+                let case = load.len();
+                eprintln!("bench: ledger throughput, {wallets} wallet(s), {processes} process(es)");
+                let plan = throughput::Plan {
+                    wallets,
+                    processes,
+                    events,
+                    rounds,
+                };
+                load.push(throughput::run(&ctx, &args.bin_dir, &env, &plan, case).await?);
+            }
+        }
+    }
+
     let report = render(
         &args,
         &env,
@@ -670,6 +773,7 @@ async fn main() -> Result<()> {
         &measured,
         &scaling,
         &history_scaling,
+        &load,
         n_cold,
         n_warm,
         started.elapsed(),
@@ -746,8 +850,9 @@ fn render(
     env: &Env,
     colds: &[(&str, PathBuf, Cold)],
     measured: &[Measured],
-    scaling: &[(String, Option<Summary>)],
+    scaling: &[ScaleRow],
     history_scaling: &[(String, Option<Summary>)],
+    load: &[throughput::LoadRow],
     n_cold: usize,
     n_warm: usize,
     took: Duration,
@@ -805,12 +910,12 @@ fn render(
             c.rss_kib.map_or("-".into(), |s| s.to_string()),
         );
     }
-    let _ = writeln!(md, "\n## Warm latency ({n_warm} sequential invocations) vs the DynamoDB floor; requests and round trips\n");
-    let _ = writeln!(md, "The floor replays, straight to DynamoDB Local, exactly the requests the function made for the same invocation (captured by the recording proxy), one round trip after the other and the requests of one round trip concurrently.\n");
-    let _ = writeln!(md, "| endpoint | status (1st / repeat) | warm p50 ms | p90 | p99 | floor p50 ms | p90 | p99 | p50 ratio | target p50 <= 1.2x | DynamoDB requests (1st) | round trips (1st) | requests / round trips (repeat) | round-trip target | peak RSS KiB after warm run | RSS <= 32 MB |");
+    let _ = writeln!(md, "\n## Warm latency ({n_warm} sequential invocations) vs the DynamoDB floors; requests and round trips\n");
+    let _ = writeln!(md, "Two floors, both made of exactly the requests the function made for the same invocation (captured by the recording proxy), one round trip after the other and the requests of one round trip concurrently, straight to DynamoDB Local: **SDK floor** = each request made with `aws-sdk-dynamodb` (default client of the environment, the captured body put in place by an interceptor before signing: signed, sent, deserialized by the SDK); **raw floor** = the captured HTTP requests replayed by a keep-alive HTTP client (no SDK, no signing). The warm runs and both floors are interleaved in {ROUNDS} rounds; a ratio is the median over the rounds of (warm p50 / floor p50). The target is against the SDK floor.\n");
+    let _ = writeln!(md, "| endpoint | status (1st / repeat) | warm p50 ms | p90 | p99 | SDK floor p50 ms | p90 | p99 | raw floor p50 ms | p99 | x SDK floor | x raw floor | target <= 1.2x SDK floor | DynamoDB requests (1st) | round trips (1st) | requests / round trips (repeat) | round-trip target | peak RSS KiB after warm run | RSS <= 32 MB |");
     let _ = writeln!(
         md,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let mut broken = 0;
     for m in measured {
@@ -824,9 +929,9 @@ fn render(
         }
         let w = m.warm;
         let f = m.floor;
-        let r = w.zip(f).and_then(|(w, f)| ratio(w.p50, f.p50));
+        let fs = m.floor_sdk;
         let lat_ok = tally(
-            r.is_some_and(|r| r <= 1.2),
+            m.ratio_sdk.is_some_and(|r| r <= 1.2),
             format!("{} warm ratio", m.label),
         );
         let rt_first = round_trips(&m.first);
@@ -864,15 +969,18 @@ fn render(
         };
         let _ = writeln!(
             md,
-            "| {} | {status_first} / {status_steady} | {} | {} | {} | {} | {} | {} | {} | {lat_ok} | {} ({}) | {rt_first} | {} / {rt_steady} ({}) | {rt_ok} | {} | {rss_ok} |",
+            "| {} | {status_first} / {status_steady} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {lat_ok} | {} ({}) | {rt_first} | {} / {rt_steady} ({}) | {rt_ok} | {} | {rss_ok} |",
             m.label,
             fmt_opt(w.map(|s| s.p50), 2),
             fmt_opt(w.map(|s| s.p90), 2),
             fmt_opt(w.map(|s| s.p99), 2),
+            fmt_opt(fs.map(|s| s.p50), 2),
+            fmt_opt(fs.map(|s| s.p90), 2),
+            fmt_opt(fs.map(|s| s.p99), 2),
             fmt_opt(f.map(|s| s.p50), 2),
-            fmt_opt(f.map(|s| s.p90), 2),
             fmt_opt(f.map(|s| s.p99), 2),
-            fmt_opt(r, 2),
+            fmt_opt(m.ratio_sdk, 2),
+            fmt_opt(m.ratio_raw, 2),
             m.first.len(),
             describe(&m.first),
             m.steady.len(),
@@ -881,27 +989,44 @@ fn render(
         );
     }
     let _ = writeln!(md, "\n## Scaling\n");
-    let _ = writeln!(md, "| case | p50 ms | p90 ms | p99 ms | x first case |");
-    let _ = writeln!(md, "|---|---|---|---|---|");
-    let base = scaling.first().and_then(|s| s.1).map(|s| s.p50);
+    let _ = writeln!(md, "Each aggregate case beside its floors (the requests of that case, captured by a second process behind the recording proxy, replayed with the SDK and raw; interleaved in {ROUNDS} rounds). If the floor grows with the children as much as the function does, the growth is DynamoDB Local's, not the function's.\n");
+    let _ = writeln!(md, "| case | p50 ms | p90 ms | p99 ms | x first case | SDK floor p50 ms | SDK floor x first case | raw floor p50 ms | raw floor x first case | x SDK floor | requests / round trips |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|");
+    let first = scaling.first();
+    let base = first.and_then(|s| s.warm).map(|s| s.p50);
+    let base_sdk = first.and_then(|s| s.sdk).map(|s| s.p50);
+    let base_raw = first.and_then(|s| s.raw).map(|s| s.p50);
     let mut worst: f64 = 0.0;
-    for (label, s) in scaling {
-        let r = s.zip(base).and_then(|(s, b)| ratio(s.p50, b));
+    let mut worst_floor: f64 = 0.0;
+    for row in scaling {
+        let p50 = |s: Option<Summary>| s.map(|s| s.p50);
+        let r = p50(row.warm).zip(base).and_then(|(s, b)| ratio(s, b));
+        let r_sdk = p50(row.sdk).zip(base_sdk).and_then(|(s, b)| ratio(s, b));
+        let r_raw = p50(row.raw).zip(base_raw).and_then(|(s, b)| ratio(s, b));
         worst = worst.max(r.unwrap_or(0.0));
+        worst_floor = worst_floor.max(r_sdk.unwrap_or(0.0));
         let _ = writeln!(
             md,
-            "| {label} | {} | {} | {} | {} |",
-            fmt_opt(s.map(|s| s.p50), 2),
-            fmt_opt(s.map(|s| s.p90), 2),
-            fmt_opt(s.map(|s| s.p99), 2),
-            fmt_opt(r, 2)
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
+            row.label,
+            fmt_opt(p50(row.warm), 2),
+            fmt_opt(row.warm.map(|s| s.p90), 2),
+            fmt_opt(row.warm.map(|s| s.p99), 2),
+            fmt_opt(r, 2),
+            fmt_opt(p50(row.sdk), 2),
+            fmt_opt(r_sdk, 2),
+            fmt_opt(p50(row.raw), 2),
+            fmt_opt(r_raw, 2),
+            fmt_opt(row.ratio_sdk, 2),
+            row.requests,
+            row.round_trips,
         );
     }
     if !scaling.is_empty() {
         let ok = tally(worst <= 1.3, "aggregate latency flat".into());
         let _ = writeln!(
             md,
-            "\nAggregate latency flat within 1.3x from 0 to 10 children: {ok} (worst {worst:.2}x)."
+            "\nAggregate latency flat within 1.3x from 0 to 10 children: {ok} (worst {worst:.2}x; its SDK floor grows {worst_floor:.2}x)."
         );
     }
     let _ = writeln!(
@@ -928,6 +1053,42 @@ fn render(
     if !history_scaling.is_empty() {
         let ok = tally(worst_h <= 1.3, "wallet latency flat over history".into());
         let _ = writeln!(md, "\nWallet latency flat within 1.3x over history size: {ok} (worst {worst_h:.2}x). The histories are bulk-written (BatchWriteItem of model entries, `public_count` set directly; balances untouched).");
+    }
+    if !load.is_empty() {
+        let _ = writeln!(md, "\n## Ledger throughput\n");
+        let _ = writeln!(md, "Fresh `product_earning` events (no hold) in SQS batches of {} records, fed to K warm `ledger` processes at once (Lambda concurrency K; each process takes the next batch when it has answered the last). Each case: {} round(s) of {} events straight to DynamoDB Local (events/s is the median over the rounds; CPU is CPU seconds / wall seconds during the rounds, medians), then one more round behind the recording proxy (no delay) to count requests, transaction attempts and cancellations. Records a batch answers as failed are delivered again, as SQS would. After the case every wallet's available balance and entry count are checked against the sum and number of the events sent (warm-up events included).\n", throughput::BATCH, load.first().map_or(0, |r| r.rounds), load.first().map_or(0, |r| r.events));
+        let _ = writeln!(md, "| wallets | K processes | events/s (median) | min-max | ms per event per process | events/s behind proxy | DynamoDB requests per event | TransactWriteItems per event | TransactionCanceledException | other error answers | records redelivered | DynamoDB Local CPU cores | ledger processes CPU cores | bench CPU cores | machine busy cores | balances = sums sent |");
+        let _ = writeln!(
+            md,
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        );
+        for row in load {
+            let rate = bench::median(&row.rates);
+            let lo = row.rates.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = row.rates.iter().copied().fold(0.0, f64::max);
+            // Events of the proxied round (the warm-up events are not counted in the rate,
+            // but their requests are in the proxy's log).
+            let sent = (row.events + row.processes) as f64;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {lo:.0}-{hi:.0} | {} | {:.0} | {:.2} | {:.3} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                row.wallets,
+                row.processes,
+                fmt_opt(rate, 0),
+                fmt_opt(rate.map(|r| 1000.0 * row.processes as f64 / r), 2),
+                row.proxied_rate,
+                row.requests as f64 / sent,
+                row.transact_writes as f64 / sent,
+                row.cancelled,
+                if row.other_errors.is_empty() { "0".to_owned() } else { row.other_errors.join(", ") },
+                row.redelivered,
+                fmt_opt(bench::median(&row.ddb_cores), 2),
+                fmt_opt(bench::median(&row.ledger_cores), 2),
+                fmt_opt(bench::median(&row.bench_cores), 2),
+                fmt_opt(bench::median(&row.machine_cores), 2),
+                match &row.verified { Ok(()) => "yes".to_owned(), Err(e) => format!("**no**: {e}") },
+            );
+        }
     }
     let _ = writeln!(
         md,

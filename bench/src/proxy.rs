@@ -32,6 +32,10 @@ pub struct Recorded {
     /// Milliseconds since the proxy started.
     pub start_ms: f64,
     pub end_ms: f64,
+    /// The answer's HTTP status (502 when DynamoDB could not be reached).
+    pub status: u16,
+    /// The DynamoDB error type of an error answer, e.g. `TransactionCanceledException`.
+    pub error: Option<String>,
 }
 
 impl Recorded {
@@ -65,6 +69,7 @@ impl Proxy {
     /// for `delay`: requests a function sends concurrently then overlap for sure, so
     /// the sequential round trips are counted right even when DynamoDB Local answers
     /// faster than the client builds and signs the next request.
+    /// With a zero `delay` it only records (the ledger throughput runs).
     pub async fn start(upstream: &str, delay: std::time::Duration) -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -135,8 +140,15 @@ async fn forward(st: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
         .map_or("/", |p| p.as_str())
         .to_owned();
     let result = send(&st.client, &st.upstream, &path, &headers, body.clone()).await;
-    tokio::time::sleep(st.delay).await;
+    if !st.delay.is_zero() {
+        tokio::time::sleep(st.delay).await;
+    }
     let end = Instant::now();
+    let (status, error) = match &result {
+        Ok((status, _, body)) if !status.is_success() => (status.as_u16(), crate::error_type(body)),
+        Ok((status, _, _)) => (status.as_u16(), None),
+        Err(_) => (StatusCode::BAD_GATEWAY.as_u16(), None),
+    };
     if let Ok(mut log) = st.log.lock() {
         log.push(Recorded {
             target,
@@ -144,6 +156,8 @@ async fn forward(st: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
             body,
             start_ms: crate::ms(start.duration_since(st.base)),
             end_ms: crate::ms(end.duration_since(st.base)),
+            status,
+            error,
         });
     }
     match result {
