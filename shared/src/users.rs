@@ -1,13 +1,13 @@
 //! Users: creation, payout details, deletion (operator actions of `walletctl`).
 
 use crate::currency::Currency;
-use crate::db::item::{b, s};
+use crate::db::item::{b, n, s};
 use crate::db::keys;
-use crate::db::model::{attr, Account, Balance};
-use crate::db::{is_condition_failure, Ctx};
+use crate::db::model::{attr, Account, Balance, Link};
+use crate::db::{cancellation_codes, is_condition_failure, Ctx};
 use crate::error::AppError;
-use crate::ledger::apply::{put_new, read_account};
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem, Update};
+use crate::ledger::apply::{backoff, put_new, read_account, MAX_ATTEMPTS};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
 use serde_json::{Map, Value};
 
 pub const MAX_EMAIL_LEN: usize = 254;
@@ -204,43 +204,91 @@ pub async fn set_payout_details(ctx: &Ctx, user_id: i64, details: &Value) -> Res
 
 /// Marks a user deleted: its tokens stop working at once (every endpoint reads
 /// the account and refuses a deleted one), its e-mail address is freed, its
-/// ledger is kept.
+/// ledger is kept. A master's links go with it: its children become
+/// standalone accounts in the same transaction (a deleted child stays in its
+/// master's list and is left out of what the master sees, SPEC 4.5).
 pub async fn delete_user(ctx: &Ctx, user_id: i64) -> Result<(), UserError> {
-    let account = read_account(ctx, user_id)
-        .await?
-        .filter(|a| !a.deleted)
-        .ok_or(UserError::NotFound(user_id))?;
-    let mark = Update::builder()
+    for attempt in 0..MAX_ATTEMPTS {
+        let account = read_account(ctx, user_id)
+            .await?
+            .filter(|a| !a.deleted)
+            .ok_or(UserError::NotFound(user_id))?;
+        let mut transaction = ctx
+            .db
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(mark_deleted(ctx, &account)?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .delete(free_email(ctx, &account)?)
+                    .build(),
+            );
+        for link in &account.children {
+            let unlink_child = Update::builder()
+                .table_name(ctx.table())
+                .key(keys::PK, s(keys::user_pk(link.child_id)))
+                .key(keys::SK, s(keys::ACCOUNT_SK))
+                .update_expression("REMOVE #ma")
+                .condition_expression("#ma = :master")
+                .expression_attribute_names("#ma", attr::MASTER_ID)
+                .expression_attribute_values(":master", n(user_id))
+                .build()
+                .map_err(AppError::from)?;
+            transaction = transaction
+                .transact_items(TransactWriteItem::builder().update(unlink_child).build());
+        }
+        match transaction.send().await {
+            Ok(_) => return Ok(()),
+            // Deleted, linked or unlinked meanwhile: read again and see.
+            Err(err) if cancellation_codes(&err).is_some() => backoff(attempt).await,
+            Err(err) => return Err(AppError::from(err).into()),
+        }
+    }
+    Err(AppError::internal("deleting gave up: the account is too busy").into())
+}
+
+/// The account update of a deletion, conditioned on the links it read.
+fn mark_deleted(ctx: &Ctx, account: &Account) -> Result<Update, UserError> {
+    let children_unchanged = if account.children.is_empty() {
+        "(attribute_not_exists(#ch) OR size(#ch) = :zero)"
+    } else {
+        "#ch = :children"
+    };
+    let mut update = Update::builder()
         .table_name(ctx.table())
-        .key(keys::PK, s(keys::user_pk(user_id)))
+        .key(keys::PK, s(keys::user_pk(account.user_id)))
         .key(keys::SK, s(keys::ACCOUNT_SK))
-        .update_expression("SET #de = :true, #ve = #ve + :one")
-        .condition_expression("attribute_exists(PK) AND #de = :false")
+        .update_expression("SET #de = :true, #ve = #ve + :one REMOVE #ch")
+        .condition_expression(format!(
+            "attribute_exists(PK) AND #de = :false AND {children_unchanged}"
+        ))
         .expression_attribute_names("#de", attr::DELETED)
         .expression_attribute_names("#ve", attr::VERSION)
-        .expression_attribute_values(":one", crate::db::item::n(1))
+        .expression_attribute_names("#ch", attr::CHILDREN)
+        .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":true", b(true))
-        .expression_attribute_values(":false", b(false))
-        .build()
-        .map_err(AppError::from)?;
-    let free_email = Delete::builder()
+        .expression_attribute_values(":false", b(false));
+    update = if account.children.is_empty() {
+        update.expression_attribute_values(":zero", n(0))
+    } else {
+        update.expression_attribute_values(
+            ":children",
+            AttributeValue::L(account.children.iter().map(Link::to_attr).collect()),
+        )
+    };
+    Ok(update.build().map_err(AppError::from)?)
+}
+
+fn free_email(ctx: &Ctx, account: &Account) -> Result<Delete, UserError> {
+    Ok(Delete::builder()
         .table_name(ctx.table())
         .key(keys::PK, s(keys::email_pk(&account.email)))
         .key(keys::SK, s(keys::EMAIL_SK))
         .build()
-        .map_err(AppError::from)?;
-    let result = ctx
-        .db
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().update(mark).build())
-        .transact_items(TransactWriteItem::builder().delete(free_email).build())
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(err) if is_condition_failure(&err, 0) => Err(UserError::NotFound(user_id)),
-        Err(err) => Err(AppError::from(err).into()),
-    }
+        .map_err(AppError::from)?)
 }
 
 #[cfg(test)]

@@ -284,6 +284,90 @@ async fn linked_accounts_leaves_out_deleted_children() {
     );
 }
 
+/// Decided (docs/decisions.md): a master's links go with it. Its children
+/// become standalone at once, in the deletion's transaction: they see no
+/// master, may send `additional_tokens` (ignored, like any standalone), and
+/// can be linked to another master.
+#[tokio::test]
+async fn deleting_a_master_makes_its_children_standalone() {
+    let t = test_ctx().await;
+    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
+    let kids = creators(&t, "kid", 3).await;
+    let ned = creator(&t, "ned@example.com", "Ned Next", Currency::Usd).await;
+    for k in &kids {
+        linked(&t, mia.id, k.id).await;
+    }
+    // A deleted child stays in the list of a master deleted after it.
+    delete_user(&t, kids[2].id).await.expect("delete child");
+    let child_view =
+        ok(json!({"role": "child", "master": master_view(&mia), "linked_accounts": []}));
+    assert_eq!(get_linked(&t, &kids[0].token).await, (200, child_view));
+    assert_eq!(
+        post_aggregate(&t, "aggregate_additional_tokens_empty", &kids[0].token).await,
+        (
+            403,
+            refused("Child accounts cannot aggregate other accounts.")
+        )
+    );
+
+    delete_user(&t, mia.id).await.expect("delete master");
+
+    for k in &kids[..2] {
+        assert_eq!(get_linked(&t, &k.token).await, (200, standalone()));
+        let (status, body) =
+            post_aggregate(&t, "aggregate_additional_tokens_empty", &k.token).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["accounts"].as_array().map(Vec::len), Some(1));
+        assert_eq!(body["data"]["accounts"][0]["user_id"], json!(k.id));
+        assert_eq!(account(&t, k.id).await.master_id, None);
+    }
+    let gone = account(&t, mia.id).await;
+    assert!(gone.deleted);
+    assert!(gone.children.is_empty(), "{:?}", gone.children);
+    assert_eq!(account(&t, kids[2].id).await.master_id, None);
+    // Free to join another group.
+    linked(&t, ned.id, kids[0].id).await;
+    assert_eq!(
+        get_linked(&t, &kids[0].token).await,
+        (
+            200,
+            ok(json!({"role": "child", "master": master_view(&ned), "linked_accounts": []}))
+        )
+    );
+    // A second deletion of the master is refused and changes nothing.
+    assert!(matches!(
+        delete_user(&t, mia.id).await,
+        Err(shared::users::UserError::NotFound(id)) if id == mia.id
+    ));
+}
+
+/// A link made while the master is being deleted either lands before the
+/// deletion (and is undone by it) or is refused: no child is left pointing at
+/// a deleted master.
+#[tokio::test]
+async fn deleting_a_master_races_links_without_leaving_orphans() {
+    let t = test_ctx().await;
+    for round in 0..12 {
+        let mia = creator(&t, &format!("mia{round}@example.com"), "Mia", Currency::Usd).await;
+        let kids = creators(&t, &format!("r{round}kid"), 4).await;
+        linked(&t, mia.id, kids[0].id).await;
+        let links = kids[1..].iter().map(|k| link(&t, mia.id, k.id));
+        let (deleted, linked_results) =
+            tokio::join!(delete_user(&t, mia.id), futures::future::join_all(links));
+        deleted.expect("delete");
+        for r in &linked_results {
+            if let Err(e) = r {
+                assert!(matches!(e, LinkError::NotFound(id) if *id == mia.id), "{e}");
+            }
+        }
+        for k in &kids {
+            assert_eq!(account(&t, k.id).await.master_id, None, "round {round}");
+            assert_eq!(get_linked(&t, &k.token).await, (200, standalone()));
+        }
+        assert!(account(&t, mia.id).await.children.is_empty());
+    }
+}
+
 // ---------------------------------------------------------- link rules
 
 #[tokio::test]
