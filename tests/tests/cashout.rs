@@ -21,7 +21,7 @@ use shared::db::model::{Payout, PayoutStatus};
 use shared::idempotency::{self, Claim};
 use shared::ledger::apply::EventStatus;
 use shared::ledger::EntryType;
-use shared::payouts::{list_payouts, read_payout};
+use shared::payouts::list_payouts;
 use shared::time::{format_created_at, now_epoch};
 use shared::Ctx;
 use std::sync::Arc;
@@ -181,133 +181,6 @@ async fn earn(ctx: &Ctx, user_id: i64, event_id: &str, amount: i64) {
 async fn applied(ctx: &Ctx, event: Value) {
     let r = apply(ctx, event.clone()).await;
     assert_eq!(r.status, EventStatus::Applied, "{event} -> {r:?}");
-}
-
-/// A user's payouts from their list copies, oldest first.
-async fn payouts_of(ctx: &Ctx, user_id: i64) -> Vec<Payout> {
-    list_payouts(ctx, Some(user_id), None)
-        .await
-        .expect("list payouts")
-}
-
-/// SPEC 5: `pending` equals the sum of payouts in status `requested`. Also:
-/// the canonical payout items, their list copies and the operator's status
-/// index agree; the list is contiguous; every payout has exactly the ledger
-/// entries its status implies (one `pending`, plus one `withdrawal` when paid
-/// or one `RELEASE_PENDING` when declined), for its exact amount.
-async fn assert_pending_is_requested_payouts(ctx: &Ctx, user_id: i64) {
-    let acc = account(ctx, user_id).await;
-    let listed = payouts_of(ctx, user_id).await;
-    let requested: i64 = listed
-        .iter()
-        .filter(|p| p.status == PayoutStatus::Requested)
-        .map(|p| p.amount)
-        .sum();
-    assert_eq!(
-        acc.balance.pending, requested,
-        "pending != sum of requested payouts {listed:?}"
-    );
-    assert_eq!(acc.payout_count, listed.len() as i64, "payout_count");
-    let mut seqs: Vec<i64> = listed.iter().map(|p| p.seq).collect();
-    seqs.sort_unstable();
-    assert_eq!(seqs, (1..=listed.len() as i64).collect::<Vec<_>>(), "seqs");
-    for p in &listed {
-        assert!(p.amount > 0, "a payout of a non-positive amount: {p:?}");
-        assert_eq!(p.user_id, user_id);
-        assert_eq!(p.currency, acc.currency);
-        let canonical = read_payout(ctx, p.payout_id)
-            .await
-            .expect("read payout")
-            .expect("canonical payout item");
-        assert_eq!(&canonical, p, "payout item and list copy differ");
-    }
-    let indexed: Vec<Payout> = list_payouts(ctx, None, None)
-        .await
-        .expect("list all payouts")
-        .into_iter()
-        .filter(|p| p.user_id == user_id)
-        .collect();
-    assert_eq!(indexed, listed, "status index != the user's list");
-    let all = entries(ctx, user_id).await;
-    for p in &listed {
-        let of = |t: EntryType| -> Vec<i64> {
-            all.iter()
-                .filter(|e| e.entry_type == t && e.payout_id == Some(p.payout_id))
-                .map(|e| e.amount)
-                .collect()
-        };
-        assert_eq!(
-            of(EntryType::Pending),
-            vec![p.amount],
-            "pending entry of {p:?}"
-        );
-        let (withdrawals, releases) = match p.status {
-            PayoutStatus::Requested => (vec![], vec![]),
-            PayoutStatus::Paid => (vec![p.amount], vec![]),
-            PayoutStatus::Declined => (vec![], vec![p.amount]),
-        };
-        assert_eq!(of(EntryType::Withdrawal), withdrawals, "{p:?}");
-        assert_eq!(of(EntryType::ReleasePending), releases, "{p:?}");
-    }
-    let orphans = all
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.entry_type,
-                EntryType::Pending | EntryType::Withdrawal | EntryType::ReleasePending
-            ) && !listed.iter().any(|p| Some(p.payout_id) == e.payout_id)
-        })
-        .count();
-    assert_eq!(orphans, 0, "payout entries without a payout");
-}
-
-/// Every invariant of SPEC 5 for one user.
-async fn check(ctx: &Ctx, user_id: i64) {
-    assert_invariants(ctx, user_id).await;
-    assert_pending_is_requested_payouts(ctx, user_id).await;
-}
-
-fn item_key(item: &Item) -> (String, String) {
-    let get = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(s)) => s.clone(),
-        other => panic!("{name} is {other:?}"),
-    };
-    (get(keys::PK), get(keys::SK))
-}
-
-/// Every item of the test's table except the id counter, sorted by key: what
-/// "changes nothing" is compared against.
-async fn table_items(ctx: &Ctx) -> Vec<Item> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let out = ctx
-            .db
-            .scan()
-            .table_name(ctx.table())
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan");
-        items.extend(out.items.unwrap_or_default());
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
-    }
-    items.retain(|i| item_key(i).0 != keys::ID_COUNTER_PK);
-    items.sort_by_key(item_key);
-    items
-}
-
-#[track_caller]
-fn assert_same_table(before: &[Item], after: &[Item], what: &str) {
-    if before != after {
-        let keys_before: Vec<_> = before.iter().map(item_key).collect();
-        let keys_after: Vec<_> = after.iter().map(item_key).collect();
-        panic!("{what} changed the table:\nbefore {keys_before:?}\nafter  {keys_after:?}");
-    }
 }
 
 async fn idempotency_record(ctx: &Ctx, user_id: i64, key: &str) -> Option<Item> {

@@ -4,18 +4,15 @@
 //! `GET /api/wallet/payouts/{id}`, how decisions show in `GET /api/wallet`,
 //! and `release-holds` (matured lots only, concurrent runs release each lot once).
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use lambda_http::http::Method;
 use lambda_http::{Request, RequestExt};
 use serde_json::{json, Value};
 use shared::currency::Currency;
-use shared::db::item::Item;
-use shared::db::keys;
 use shared::db::model::{Lot, Payout, PayoutStatus};
 use shared::ledger::apply::EventStatus;
 use shared::ledger::EntryType;
-use shared::payouts::{list_payouts, read_payout};
+use shared::payouts::read_payout;
 use shared::time::{format_created_at, now_epoch, parse_rfc3339};
 use shared::Ctx;
 use std::sync::Arc;
@@ -131,113 +128,11 @@ fn refused(payout_id: Option<i64>, error: &str) -> Value {
     json!({"payout_id": payout_id, "status": null, "changed": false, "error": error})
 }
 
-async fn payouts_of(ctx: &Ctx, user_id: i64) -> Vec<Payout> {
-    list_payouts(ctx, Some(user_id), None)
-        .await
-        .expect("list payouts")
-}
-
 async fn payout(ctx: &Ctx, payout_id: i64) -> Payout {
     read_payout(ctx, payout_id)
         .await
         .expect("read")
         .expect("payout exists")
-}
-
-/// SPEC 5: `pending` equals the sum of requested payouts; payout items, list
-/// copies and the status index agree; each payout has the entries its status
-/// implies.
-async fn assert_pending_is_requested_payouts(ctx: &Ctx, user_id: i64) {
-    let acc = account(ctx, user_id).await;
-    let listed = payouts_of(ctx, user_id).await;
-    let requested: i64 = listed
-        .iter()
-        .filter(|p| p.status == PayoutStatus::Requested)
-        .map(|p| p.amount)
-        .sum();
-    assert_eq!(
-        acc.balance.pending, requested,
-        "pending != requested payouts {listed:?}"
-    );
-    assert_eq!(acc.payout_count, listed.len() as i64);
-    for p in &listed {
-        assert_eq!(
-            &payout(ctx, p.payout_id).await,
-            p,
-            "payout item != list copy"
-        );
-    }
-    let indexed: Vec<Payout> = list_payouts(ctx, None, None)
-        .await
-        .expect("list all")
-        .into_iter()
-        .filter(|p| p.user_id == user_id)
-        .collect();
-    assert_eq!(indexed, listed, "status index != the user's list");
-    let all = entries(ctx, user_id).await;
-    for p in &listed {
-        let of = |t: EntryType| -> Vec<i64> {
-            all.iter()
-                .filter(|e| e.entry_type == t && e.payout_id == Some(p.payout_id))
-                .map(|e| e.amount)
-                .collect()
-        };
-        assert_eq!(of(EntryType::Pending), vec![p.amount], "{p:?}");
-        let (w, r) = match p.status {
-            PayoutStatus::Requested => (vec![], vec![]),
-            PayoutStatus::Paid => (vec![p.amount], vec![]),
-            PayoutStatus::Declined => (vec![], vec![p.amount]),
-        };
-        assert_eq!(of(EntryType::Withdrawal), w, "{p:?}");
-        assert_eq!(of(EntryType::ReleasePending), r, "{p:?}");
-    }
-}
-
-async fn check(ctx: &Ctx, user_id: i64) {
-    assert_invariants(ctx, user_id).await;
-    assert_pending_is_requested_payouts(ctx, user_id).await;
-}
-
-fn item_key(item: &Item) -> (String, String) {
-    let get = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(s)) => s.clone(),
-        other => panic!("{name} is {other:?}"),
-    };
-    (get(keys::PK), get(keys::SK))
-}
-
-/// Every item of the table but the id counter, sorted by key.
-async fn table_items(ctx: &Ctx) -> Vec<Item> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let out = ctx
-            .db
-            .scan()
-            .table_name(ctx.table())
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan");
-        items.extend(out.items.unwrap_or_default());
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
-    }
-    items.retain(|i| item_key(i).0 != keys::ID_COUNTER_PK);
-    items.sort_by_key(item_key);
-    items
-}
-
-#[track_caller]
-fn assert_same_table(before: &[Item], after: &[Item], what: &str) {
-    if before != after {
-        let kb: Vec<_> = before.iter().map(item_key).collect();
-        let ka: Vec<_> = after.iter().map(item_key).collect();
-        panic!("{what} changed the table:\nbefore {kb:?}\nafter  {ka:?}");
-    }
 }
 
 /// GET /api/wallet (`events/wallet_ok.json`).
