@@ -129,7 +129,7 @@ pub async fn create_user(ctx: &Ctx, new: NewUser<'_>) -> Result<i64, UserError> 
     let email_item = [
         (keys::PK.to_owned(), s(keys::email_pk(&email))),
         (keys::SK.to_owned(), s(keys::EMAIL_SK)),
-        (attr::USER_ID.to_owned(), crate::db::item::n(user_id)),
+        (attr::USER_ID.to_owned(), n(user_id)),
     ]
     .into();
     let result = ctx
@@ -183,10 +183,10 @@ pub async fn set_payout_details(ctx: &Ctx, user_id: i64, details: &Value) -> Res
         .expression_attribute_names("#de", attr::DELETED)
         .expression_attribute_names("#cu", attr::CURRENCY_ID)
         .expression_attribute_names("#ve", attr::VERSION)
-        .expression_attribute_values(":one", crate::db::item::n(1))
+        .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":pd", s(text))
         .expression_attribute_values(":false", b(false))
-        .expression_attribute_values(":cu", crate::db::item::n(account.currency.id()))
+        .expression_attribute_values(":cu", n(account.currency.id()))
         .send()
         .await;
     match result {
