@@ -26,6 +26,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod products;
+
 /// Longer than any handler may take, even with injected latency and retries.
 const HANG: Duration = Duration::from_secs(60);
 const FAR_FUTURE: &str = "2100-01-01T00:00:00Z";
@@ -62,6 +64,8 @@ struct Sim {
     /// Faults armed for the current step.
     faulty: bool,
     counter: u64,
+    /// Products, analytics events and links (`products.rs`).
+    extra: products::Extra,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<usize> {
@@ -128,6 +132,7 @@ pub async fn run(args: Args) -> anyhow::Result<usize> {
         step: 0,
         faulty: false,
         counter: 0,
+        extra: products::Extra::default(),
     };
     for step in 0..sim.args.steps {
         sim.step = step;
@@ -202,8 +207,9 @@ impl Sim {
 
     /// One seeded operation; the creator it touched (`None`: several).
     async fn one_step(&mut self) -> Option<usize> {
+        self.catalog_init().await;
         let ci = self.rng.random_range(0..self.creators.len());
-        let roll = self.rng.random_range(0..100u32);
+        let roll = self.rng.random_range(0..125u32);
         match roll {
             0..=17 => {
                 self.count("earning");
@@ -301,9 +307,29 @@ impl Sim {
                     self.deliver(ci, vec![release]).await;
                 }
             }
+            76..=99 => {
+                self.count("read");
+                let which = self.rng.random_range(0..8);
+                self.op_read(ci, which).await;
+            }
+            100..=103 => return self.op_product(ci, "product_upsert").await,
+            104..=106 => return self.op_product(ci, "link_clicks").await,
+            107..=109 => return self.op_product(ci, "product_earning").await,
+            110..=111 => return self.op_product(ci, "product_refund").await,
+            112..=113 => return self.op_product(ci, "product_batch").await,
+            114..=116 => return self.op_product(ci, "product_redelivery").await,
+            117..=118 => return self.op_product(ci, "product_race").await,
+            119..=121 => {
+                self.op_link(ci).await;
+                return None;
+            }
+            122..=123 => {
+                self.op_unlink(ci).await;
+                return None;
+            }
             _ => {
                 self.count("read");
-                let which = self.rng.random_range(0..6);
+                let which = self.rng.random_range(4..8);
                 self.op_read(ci, which).await;
             }
         }
@@ -1090,28 +1116,9 @@ impl Sim {
                     self.violation(format!("payout read {got} != model {want}"));
                 }
             }
-            4 => {
-                let Some(r) = self.request(ci, "GET", "/api/dashboard/summary", &[], None, None)
-                else {
-                    return;
-                };
-                if let Some(a) = self.http("summary", summary::handle(&ctx, r)).await {
-                    if a.status != 200 {
-                        self.read_refused("summary", &a);
-                    }
-                }
-            }
-            _ => {
-                let path = "/api/dashboard/summary/aggregate";
-                let Some(r) = self.request(ci, "POST", path, &[], None, None) else {
-                    return;
-                };
-                if let Some(a) = self.http("aggregate", aggregate::handle(&ctx, r)).await {
-                    if a.status != 200 {
-                        self.read_refused("aggregate", &a);
-                    }
-                }
-            }
+            // 4 summary, 5 aggregate, 6 aggregate with other bodies, 7 linked
+            // accounts: the full answers against the model (products.rs).
+            _ => self.read_dashboard(ci, which).await,
         }
     }
 
@@ -1290,6 +1297,7 @@ impl Sim {
         for p in problems {
             self.violation(format!("user {user_id}: {p}"));
         }
+        self.check_catalog(&account).await;
     }
 
     fn report(&self, elapsed: Duration, table: &str) {
@@ -1332,6 +1340,11 @@ impl Sim {
             for b in text.bytes() {
                 digest = (digest ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
             }
+        }
+        let (catalog, line) = self.catalog_report();
+        println!("{line}");
+        for b in catalog.bytes() {
+            digest = (digest ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
         println!("model digest: {digest:016x}");
         println!("violations: {}", self.violations.len());

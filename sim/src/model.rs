@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod catalog;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PayoutState {
     Requested,
