@@ -254,8 +254,8 @@ impl Sim {
         FIRST_PRODUCT + self.extra.next_product
     }
 
-    /// Mostly one of the creator's products, sometimes a new id, sometimes any
-    /// id used so far (perhaps another creator's).
+    /// Mostly (70 %) one of the creator's products, sometimes a new id,
+    /// sometimes any id used so far (perhaps another creator's).
     fn pick_product(&mut self, ci: usize) -> i64 {
         let uid = self.uid(ci);
         let own: Vec<i64> = self
@@ -267,12 +267,12 @@ impl Sim {
             .map(|(id, _)| *id)
             .collect();
         let roll = self.rng.random_range(0..100);
-        if roll < 60 {
+        if roll < 70 {
             if let Some(id) = own.choose(&mut self.rng) {
                 return *id;
             }
         }
-        if roll < 82 || self.extra.next_product == 0 {
+        if roll < 86 || self.extra.next_product == 0 {
             return self.fresh_product();
         }
         let any = FIRST_PRODUCT + self.rng.random_range(1..=self.extra.next_product);
@@ -322,13 +322,13 @@ impl Sim {
             fields.insert("title", json!(t));
             title = Some(t);
         }
-        if self.rng.random_bool(0.85) {
-            let m = self.rng.random_bool(0.75);
+        if self.rng.random_bool(0.9) {
+            let m = self.rng.random_bool(0.85);
             fields.insert("media_complete", json!(m));
             media = Some(m);
         }
-        if self.rng.random_bool(0.5) {
-            let d = self.rng.random_bool(0.2);
+        if self.rng.random_bool(0.4) {
+            let d = self.rng.random_bool(0.25);
             fields.insert("deleted", json!(d));
             deleted = Some(d);
         }
