@@ -630,4 +630,85 @@ mod tests {
         assert!(c.aggregate(3, true, |_| Balance::default()).is_err());
         assert!(c.aggregate(1, true, |_| Balance::default()).is_ok());
     }
+
+    #[test]
+    fn a_mixed_group_is_not_unified_and_ranks_globally() {
+        let mut c = Catalog::default();
+        for (id, cid, code) in [(1, 1, "USD"), (2, 2, "EUR"), (3, 2, "EUR")] {
+            c.profiles.insert(
+                id,
+                Profile {
+                    email: format!("u{id}@x.y"),
+                    display_name: format!("U{id}"),
+                    currency_id: cid,
+                    currency_code: code,
+                },
+            );
+        }
+        let link = |child| ModelLink {
+            child,
+            link_id: 10 + child,
+            linked_at: 0,
+        };
+        c.apply_link(1, link(3));
+        c.apply_link(1, link(2));
+        let product = |owner, clicks, unlocks, earnings| ModelProduct {
+            owner,
+            title: None,
+            media_complete: true,
+            deleted: false,
+            thumbnail: None,
+            link_clicks: clicks,
+            unlocks,
+            total_earnings: earnings,
+        };
+        // Rates: 10 %, 10 % with more unlocks, 50 %, 5 %, 10 %, 20 %, then a
+        // deleted one and one without media (never ranked).
+        c.products.insert(1, product(1, 10, 1, 100));
+        c.products.insert(2, product(2, 20, 2, 200));
+        c.products.insert(3, product(3, 2, 1, 300));
+        c.products.insert(4, product(1, 20, 1, 400));
+        c.products.insert(5, product(3, 10, 1, 500));
+        c.products.insert(6, product(2, 5, 1, 600));
+        let mut gone = product(1, 1, 1, 7000);
+        gone.deleted = true;
+        c.products.insert(7, gone);
+        let mut no_media = product(3, 1, 1, 800);
+        no_media.media_complete = false;
+        c.products.insert(8, no_media);
+        let s = c.aggregate(1, true, |id| Balance {
+            available: id,
+            ..Balance::default()
+        });
+        let s = s.unwrap_or_default();
+        assert_eq!(s["currency_unified"], json!(false));
+        assert_eq!(s["wallet_balance"], Value::Null);
+        let order: Vec<i64> = s["accounts"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x["user_id"].as_i64()).collect())
+            .unwrap_or_default();
+        assert_eq!(order, vec![1, 3, 2]);
+        let top: Vec<i64> = s["top_performing"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x["id"].as_i64()).collect())
+            .unwrap_or_default();
+        assert_eq!(top, vec![3, 6, 2, 1, 5]);
+        assert_eq!(s["top_performing"][0]["currency_code"], json!("EUR"));
+        assert_eq!(s["revenue_by_currency"], json!({"USD": 500, "EUR": 2400}));
+        assert_eq!(s["total_product_revenue"], json!(2900));
+        assert_eq!(s["total_content_items"], json!(6));
+        assert_eq!(s["total_link_clicks"], json!(68));
+        assert_eq!(s["total_unlocks"], json!(8));
+        assert_eq!(s["overall_conversion_rate"], json!(11.76));
+        // A summary is the bearer alone; a child's own aggregate too.
+        let alone = c.summary(&[2], |_| Balance::default());
+        assert_eq!(alone["currency_unified"], json!(true));
+        assert_eq!(alone["revenue_by_currency"], json!({"EUR": 800}));
+        assert_eq!(c.aggregate(2, false, |_| Balance::default()), Ok(alone));
+        assert_eq!(
+            c.linked_accounts(1)["linked_accounts"][0]["child_user_id"],
+            json!(3)
+        );
+        assert_eq!(c.linked_accounts(2)["master"]["user_id"], json!(1));
+    }
 }
