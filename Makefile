@@ -20,7 +20,7 @@ help:
 	@echo "               (target/lambda/NAME/bootstrap.zip; ARCH=arm64 for Graviton)"
 	@echo "make deploy-plan BASE=rev [HEAD=rev]  what a push from BASE to HEAD deploys"
 	@echo "make fuzz      schemathesis against walletctl serve (openapi.yaml), 0 server errors"
-	@echo "make simulate SEED=n STEPS=n [FAULTS=1]  the seeded money-flow simulator"
+	@echo "make simulate SEED=n STEPS=n [FAULTS=1] [RESTARTS=1]  the seeded money-flow simulator"
 	@echo "make bench [QUICK=1]  benchmarks; the full run writes docs/benchmarks.md"
 
 test:
@@ -63,7 +63,7 @@ fuzz:
 	@bash scripts/with-dynamodb.sh bash scripts/fuzz.sh
 
 simulate:
-	@bash scripts/with-dynamodb.sh env SEED=$(or $(SEED),1) STEPS=$(or $(STEPS),200) FAULTS=$(or $(FAULTS),0) bash scripts/simulate.sh
+	@bash scripts/with-dynamodb.sh env SEED=$(or $(SEED),1) STEPS=$(or $(STEPS),200) FAULTS=$(or $(FAULTS),0) RESTARTS=$(or $(RESTARTS),0) bash scripts/simulate.sh
 
 bench:
 	@bash scripts/with-dynamodb.sh bash scripts/bench.sh $(if $(QUICK),--quick,)

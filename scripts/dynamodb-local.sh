@@ -8,6 +8,7 @@
 #   scripts/dynamodb-local.sh stop                stop what `start` started
 #   scripts/dynamodb-local.sh run [--data DIR]    run in the foreground (Ctrl-C stops it)
 #   scripts/dynamodb-local.sh status              say whether it is running, and where
+#   scripts/dynamodb-local.sh jar-dir             print the folder of DynamoDBLocal.jar
 #
 # Environment:
 #   DYNAMODB_PORT     fixed port (default: a free port for start, 8000 for run)
@@ -314,6 +315,7 @@ case "${1:-}" in
     stop) shift; cmd_stop "$@" ;;
     run) shift; cmd_run "$@" ;;
     status) shift; cmd_status "$@" ;;
+    jar-dir) jar_dir || die "not installed: run '$0 install' first" ;;
     *)
         sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2

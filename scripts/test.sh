@@ -60,6 +60,6 @@ step 5/9 bash scripts/tests/run.sh
 step 6/9 cargo test --workspace --no-fail-fast
 # These use the binaries the tests built.
 step 7/9 bash scripts/fuzz.sh
-step 8/9 env SEED=1 STEPS=300 bash scripts/simulate.sh
-step 8/9 env SEED=2 STEPS=80 FAULTS=1 bash scripts/simulate.sh
+step 8/9 env SEED=1 STEPS=200 REPLAY=1 bash scripts/simulate.sh
+step 8/9 env SEED=2 STEPS=80 FAULTS=1 RESTARTS=1 bash scripts/simulate.sh
 step 9/9 bash scripts/bench.sh --quick

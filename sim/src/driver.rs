@@ -1,6 +1,7 @@
 //! The simulation loop: seeded operations through the real handlers, the model
 //! kept alongside, and the checks after every step.
 
+use crate::dynamo::{restart_for, LocalDynamo, Restart};
 use crate::faults::{plan_for, Proxy};
 use crate::model::{Expect, MoneyEvent, PayoutState, Wallet};
 use crate::Args;
@@ -70,7 +71,24 @@ struct Sim {
 
 pub async fn run(args: Args) -> anyhow::Result<usize> {
     let started = Instant::now();
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default();
+    // With --restarts the run owns its DynamoDB Local (data on disk), to kill it.
+    let local = match &args.restarts {
+        Some(jar_dir) => {
+            let data = std::env::temp_dir().join(format!(
+                "sim-dynamodb-{}-{}",
+                args.seed,
+                std::process::id()
+            ));
+            Some(Arc::new(tokio::sync::Mutex::new(
+                LocalDynamo::start(jar_dir, &data).await?,
+            )))
+        }
+        None => None,
+    };
+    let endpoint = match &local {
+        Some(db) => db.lock().await.endpoint(),
+        None => std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default(),
+    };
     let upstream: SocketAddr = endpoint
         .strip_prefix("http://")
         .filter(|a| a.starts_with("127.0.0.1:"))
@@ -134,6 +152,7 @@ pub async fn run(args: Args) -> anyhow::Result<usize> {
         counter: 0,
         extra: products::Extra::default(),
     };
+    let mut restarts: BTreeMap<&'static str, u64> = BTreeMap::new();
     for step in 0..sim.args.steps {
         sim.step = step;
         // Faults come in blocks of 10 steps, every other block.
@@ -142,23 +161,73 @@ pub async fn run(args: Args) -> anyhow::Result<usize> {
         } else {
             None
         };
+        let restart = local
+            .as_ref()
+            .and_then(|db| Some((db.clone(), restart_for(sim.args.seed, step)?)));
         sim.faulty = plan.is_some();
         sim.proxy.arm(plan);
+        if let (Some((_, r)), true) = (&restart, sim.args.verbose) {
+            println!("step {step} restart of DynamoDB Local: {r:?}");
+        }
+        let mut killer = None;
+        if let Some((db, Restart::MidStep { delay_ms })) = &restart {
+            // The step's requests meet the dead DynamoDB Local and the
+            // outcomes they could not learn are resolved like faults.
+            sim.faulty = true;
+            sim.proxy.show_outage();
+            *restarts.entry("mid-step").or_default() += 1;
+            killer = Some(tokio::spawn(kill_and_restart(
+                sim.proxy.clone(),
+                db.clone(),
+                Duration::from_millis(*delay_ms),
+            )));
+        }
         let touched = sim.one_step().await;
         sim.proxy.arm(None);
         sim.faulty = false;
-        let check_all = touched.is_none() || step % 25 == 24 || step + 1 == sim.args.steps;
+        if let Some(killer) = killer {
+            killer.await??;
+        }
+        let check_all = restart.is_some()
+            || touched.is_none()
+            || step % 25 == 24
+            || step + 1 == sim.args.steps;
         let which: Vec<usize> = match touched {
             Some(ci) if !check_all => vec![ci],
             _ => (0..sim.creators.len()).collect(),
         };
-        for ci in which {
+        for ci in which.iter().copied() {
             sim.check_creator(ci).await;
+        }
+        if let Some((db, Restart::Idle)) = &restart {
+            // Nothing in flight: every committed write must survive.
+            *restarts.entry("idle").or_default() += 1;
+            kill_and_restart(sim.proxy.clone(), db.clone(), Duration::ZERO).await?;
+            for ci in 0..sim.creators.len() {
+                sim.check_creator(ci).await;
+            }
         }
         if sim.violations.len() > 20 {
             println!("simulate: stopping after 20 violations");
             break;
         }
+    }
+    if let Some(db) = &local {
+        let db = db.lock().await;
+        let mut downtime = db.downtime.clone();
+        downtime.sort();
+        let median = downtime.get(downtime.len() / 2).copied().unwrap_or_default();
+        println!(
+            "restarts of DynamoDB Local (SIGKILL, data on disk): {} ({}), downtime median {:.1} s, {} requests met it down",
+            db.restarts,
+            restarts
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            median.as_secs_f64(),
+            sim.proxy.upstream_failures()
+        );
     }
     // A final read of every endpoint with faults off.
     for ci in 0..sim.creators.len() {
@@ -171,7 +240,27 @@ pub async fn run(args: Args) -> anyhow::Result<usize> {
         // Kept when something failed, to look at.
         let _ = sim.ctx.db.delete_table().table_name(&table).send().await;
     }
+    if let Some(db) = &local {
+        let mut db = db.lock().await;
+        if !sim.violations.is_empty() {
+            println!("simulate: DynamoDB Local data kept in {}", db.data_dir().display());
+        }
+        db.stop(sim.violations.is_empty());
+    }
     Ok(sim.violations.len())
+}
+
+/// After `delay`, SIGKILL DynamoDB Local and start it again; requests that do
+/// not see the outage wait until it answers.
+async fn kill_and_restart(
+    proxy: Proxy,
+    db: Arc<tokio::sync::Mutex<LocalDynamo>>,
+    delay: Duration,
+) -> anyhow::Result<()> {
+    tokio::time::sleep(delay).await;
+    let _restarting = proxy.restarting().await;
+    let mut db = db.lock().await;
+    db.kill_and_restart().await
 }
 
 impl Sim {

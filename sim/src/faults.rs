@@ -78,6 +78,11 @@ struct State {
     plan: Option<Plan>,
     seen: u32,
     injected: BTreeMap<Fault, u64>,
+    /// While set, requests meet a DynamoDB Local that is down (refused or
+    /// reset connections); otherwise they wait for a restart to finish.
+    outage_visible: bool,
+    /// Requests that DynamoDB Local refused or dropped (it was down).
+    upstream_failures: u64,
 }
 
 /// A running proxy; clones share it.
@@ -85,6 +90,8 @@ struct State {
 pub struct Proxy {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    /// Held for writing while DynamoDB Local restarts (`Proxy::restarting`).
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Proxy {
@@ -98,18 +105,22 @@ impl Proxy {
         let proxy = Proxy {
             addr: listener.local_addr()?,
             state: Arc::default(),
+            gate: Arc::default(),
         };
         let state = proxy.state.clone();
+        let gate = proxy.gate.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
                 let state = state.clone();
+                let gate = gate.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let state = state.clone();
-                        async move { handle(state, upstream, req).await }
+                        let gate = gate.clone();
+                        async move { handle(state, gate, upstream, req).await }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -120,12 +131,32 @@ impl Proxy {
         Ok(proxy)
     }
 
-    /// Sets the plan of the coming requests (`None`: no faults).
+    /// Sets the plan of the coming requests (`None`: no faults); hides an
+    /// outage (a restart of DynamoDB Local is waited for, not seen).
     pub fn arm(&self, plan: Option<Plan>) {
         if let Ok(mut s) = self.state.lock() {
             s.plan = plan;
             s.seen = 0;
+            s.outage_visible = false;
         }
+    }
+
+    /// Lets the coming requests meet DynamoDB Local down (until `arm`).
+    pub fn show_outage(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.outage_visible = true;
+        }
+    }
+
+    /// Held while DynamoDB Local restarts: requests that do not see the
+    /// outage wait for the guard to drop.
+    pub async fn restarting(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        self.gate.clone().write_owned().await
+    }
+
+    /// Requests that met DynamoDB Local down (refused or reset connections).
+    pub fn upstream_failures(&self) -> u64 {
+        self.state.lock().map(|s| s.upstream_failures).unwrap_or(0)
     }
 
     pub fn injected(&self) -> BTreeMap<Fault, u64> {
@@ -185,11 +216,20 @@ fn amz_error(status: u16, kind: &str, message: &str) -> ProxyResult {
 
 async fn handle(
     state: Arc<Mutex<State>>,
+    gate: Arc<tokio::sync::RwLock<()>>,
     upstream: SocketAddr,
     req: Request<Incoming>,
 ) -> ProxyResult {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map_err(err)?.to_bytes();
+    let visible = state.lock().map(|s| s.outage_visible).unwrap_or(false);
+    // Checks and resolutions run with the outage hidden: they wait for the
+    // restart, and a restart waits for them.
+    let _guard = if visible {
+        None
+    } else {
+        Some(gate.read().await)
+    };
     let plan = decide(&state);
     match plan.map(|p| p.fault) {
         Some(Fault::Error500) => {
@@ -205,7 +245,12 @@ async fn handle(
     }
     let response = match forward(upstream, Request::from_parts(parts, Full::new(body))).await {
         Ok(r) => r,
-        Err(e) => return Err(e),
+        Err(e) => {
+            if let Ok(mut s) = state.lock() {
+                s.upstream_failures += 1;
+            }
+            return Err(e);
+        }
     };
     if plan.map(|p| p.fault) == Some(Fault::DropAfter) {
         return Err(dropped());

@@ -2,9 +2,10 @@
 //! against DynamoDB Local (optionally through a fault-injecting proxy) and
 //! checks SPEC section 5 against an independent model after every step.
 //!
-//! `cargo run -p sim -- --seed N --steps M [--creators K] [--faults]`
+//! `cargo run -p sim -- --seed N --steps M [--creators K] [--faults] [--restarts JAR_DIR]`
 
 mod driver;
+mod dynamo;
 mod faults;
 mod model;
 
@@ -16,6 +17,9 @@ pub struct Args {
     pub steps: u64,
     pub creators: usize,
     pub faults: bool,
+    /// Run a DynamoDB Local of its own (data on disk, jar in this folder)
+    /// and kill/restart it on a seeded schedule.
+    pub restarts: Option<std::path::PathBuf>,
     pub verbose: bool,
 }
 
@@ -25,6 +29,7 @@ fn parse_args() -> Result<Args, String> {
         steps: 200,
         creators: 6,
         faults: false,
+        restarts: None,
         verbose: false,
     };
     let mut it = std::env::args().skip(1);
@@ -43,10 +48,15 @@ fn parse_args() -> Result<Args, String> {
                     .clamp(1, 50)
             }
             "--faults" => args.faults = true,
+            "--restarts" => {
+                args.restarts = Some(it.next().map(Into::into).ok_or(
+                    "--restarts needs the folder of DynamoDBLocal.jar (scripts/dynamodb-local.sh jar-dir)",
+                )?)
+            }
             "--verbose" | "-v" => args.verbose = true,
             other => {
                 return Err(format!(
-                    "unknown argument {other:?}; usage: sim --seed N --steps M [--creators K] [--faults] [--verbose]"
+                    "unknown argument {other:?}; usage: sim --seed N --steps M [--creators K] [--faults] [--restarts JAR_DIR] [--verbose]"
                 ))
             }
         }
