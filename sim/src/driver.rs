@@ -188,10 +188,8 @@ pub async fn run(args: Args) -> anyhow::Result<usize> {
         if let Some(killer) = killer {
             killer.await??;
         }
-        let check_all = restart.is_some()
-            || touched.is_none()
-            || step % 25 == 24
-            || step + 1 == sim.args.steps;
+        let check_all =
+            restart.is_some() || touched.is_none() || step % 25 == 24 || step + 1 == sim.args.steps;
         let which: Vec<usize> = match touched {
             Some(ci) if !check_all => vec![ci],
             _ => (0..sim.creators.len()).collect(),
@@ -216,7 +214,10 @@ pub async fn run(args: Args) -> anyhow::Result<usize> {
         let db = db.lock().await;
         let mut downtime = db.downtime.clone();
         downtime.sort();
-        let median = downtime.get(downtime.len() / 2).copied().unwrap_or_default();
+        let median = downtime
+            .get(downtime.len() / 2)
+            .copied()
+            .unwrap_or_default();
         println!(
             "restarts of DynamoDB Local (SIGKILL, data on disk): {} ({}), downtime median {:.1} s, {} requests met it down",
             db.restarts,
@@ -243,7 +244,10 @@ pub async fn run(args: Args) -> anyhow::Result<usize> {
     if let Some(db) = &local {
         let mut db = db.lock().await;
         if !sim.violations.is_empty() {
-            println!("simulate: DynamoDB Local data kept in {}", db.data_dir().display());
+            println!(
+                "simulate: DynamoDB Local data kept in {}",
+                db.data_dir().display()
+            );
         }
         db.stop(sim.violations.is_empty());
     }
