@@ -39,6 +39,11 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Args {
     quick: bool,
+    /// Warm invocations per endpoint instead of the mode's default.
+    warm: Option<usize>,
+    /// Only compare the warm latency of every endpoint with the binaries of this
+    /// folder, invocation by invocation (an A/B test of a change), and exit.
+    compare: Option<PathBuf>,
     bin_dir: PathBuf,
     out: Option<PathBuf>,
     root: PathBuf,
@@ -52,14 +57,20 @@ fn parse_args() -> Result<Args> {
     let mut quick = false;
     let mut bin_dir = None;
     let mut out = None;
+    let mut warm = None;
+    let mut compare = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quick" => quick = true,
             "--bin-dir" => bin_dir = Some(PathBuf::from(it.next().context("--bin-dir DIR")?)),
             "--out" => out = Some(PathBuf::from(it.next().context("--out FILE")?)),
+            "--compare" => compare = Some(PathBuf::from(it.next().context("--compare DIR")?)),
+            "--warm" => warm = Some(it.next().context("--warm N")?.parse()?),
             "-h" | "--help" => {
-                println!("bench [--quick] [--bin-dir DIR] [--out FILE]");
+                println!(
+                    "bench [--quick] [--bin-dir DIR] [--out FILE] [--warm N] [--compare OTHER_DIR]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?}"),
@@ -77,6 +88,8 @@ fn parse_args() -> Result<Args> {
     });
     Ok(Args {
         quick,
+        warm,
+        compare,
         bin_dir,
         out,
         root,
@@ -182,6 +195,61 @@ struct Endpoint {
     label: String,
     function: &'static str,
     event: Value,
+}
+
+/// `--compare`: for each endpoint one warm process of `a_dir`'s binary and one of
+/// `b_dir`'s, invoked alternately `n` times (so both see the same machine load);
+/// prints the p50s and their ratio.
+async fn compare(
+    a_dir: &Path,
+    b_dir: &Path,
+    env: &Env,
+    endpoints: &[Endpoint],
+    n: usize,
+) -> Result<()> {
+    println!(
+        "| endpoint | A p50 ms | B p50 ms | B / A | A: {} | B: {} |",
+        a_dir.display(),
+        b_dir.display()
+    );
+    println!("|---|---|---|---|---|---|");
+    for ep in endpoints {
+        let event = Bytes::from(serde_json::to_vec(&ep.event)?);
+        let mut procs = Vec::new();
+        for dir in [a_dir, b_dir] {
+            let api = RuntimeApi::start().await?;
+            let mut child = spawn(&bootstrap(dir, ep.function), &api, env, &env.endpoint)?;
+            wait_ready(&api, &mut child).await?;
+            for _ in 0..5 {
+                api.invoke(event.clone(), TIMEOUT).await?;
+            }
+            procs.push((api, child));
+        }
+        let mut lat = [Vec::with_capacity(n), Vec::with_capacity(n)];
+        for i in 0..n {
+            // Alternate which goes first.
+            for k in [i % 2, 1 - i % 2] {
+                if let (Some((api, _)), Some(l)) = (procs.get(k), lat.get_mut(k)) {
+                    let t = Instant::now();
+                    api.invoke(event.clone(), TIMEOUT).await?;
+                    l.push(ms(t.elapsed()));
+                }
+            }
+        }
+        for (_, mut child) in procs {
+            let _ = child.kill().await;
+        }
+        let [a, b] = &lat;
+        let (pa, pb) = (bench::median(a), bench::median(b));
+        println!(
+            "| {} | {} | {} | {} | | |",
+            ep.label,
+            fmt_opt(pa, 3),
+            fmt_opt(pb, 3),
+            fmt_opt(pb.zip(pa).and_then(|(b, a)| ratio(b, a)), 3)
+        );
+    }
+    Ok(())
 }
 
 /// One case of the aggregate scaling series.
@@ -493,6 +561,7 @@ async fn main() -> Result<()> {
     } else {
         (30, 500, 40)
     };
+    let n_warm = args.warm.unwrap_or(n_warm);
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
         .context("AWS_ENDPOINT_URL_DYNAMODB must point at DynamoDB Local")?;
     if !endpoint.starts_with("http://127.0.0.1") && !endpoint.starts_with("http://localhost") {
@@ -600,6 +669,10 @@ async fn main() -> Result<()> {
         },
     ];
 
+    if let Some(other) = &args.compare {
+        return compare(&args.bin_dir, other, &env, &endpoints, n_warm).await;
+    }
+
     // Cold starts: the floors and every function, in the same run.
     let hello = Bytes::from_static(br#"{"hello":"bench"}"#);
     let mut colds = Vec::new();
@@ -642,6 +715,24 @@ async fn main() -> Result<()> {
     for ep in &endpoints {
         eprintln!("bench: warm {} x{n_warm}", ep.label);
         measured.push(measure(&args.bin_dir, &env, ep, n_warm).await?);
+    }
+    // The Runtime API exchange alone: the floors' hello-world functions, warm.
+    let mut exchange = Vec::new();
+    for name in ["floor_f0", "floor_f1"] {
+        let api = RuntimeApi::start().await?;
+        let mut child = spawn(&bootstrap(&args.bin_dir, name), &api, &env, &env.endpoint)?;
+        wait_ready(&api, &mut child).await?;
+        for _ in 0..3 {
+            api.invoke(hello.clone(), TIMEOUT).await?;
+        }
+        let mut lat = Vec::with_capacity(n_warm);
+        for _ in 0..n_warm {
+            let t = Instant::now();
+            api.invoke(hello.clone(), TIMEOUT).await?;
+            lat.push(ms(t.elapsed()));
+        }
+        let _ = child.kill().await;
+        exchange.push((name, summarize(&lat)));
     }
 
     // Scaling: aggregate latency with 0, 1, 5, 10 children (same binary, warm), each
@@ -771,6 +862,7 @@ async fn main() -> Result<()> {
         &env,
         &colds,
         &measured,
+        &exchange,
         &scaling,
         &history_scaling,
         &load,
@@ -850,6 +942,7 @@ fn render(
     env: &Env,
     colds: &[(&str, PathBuf, Cold)],
     measured: &[Measured],
+    exchange: &[(&str, Option<Summary>)],
     scaling: &[ScaleRow],
     history_scaling: &[(String, Option<Summary>)],
     load: &[throughput::LoadRow],
@@ -986,6 +1079,16 @@ fn render(
             m.steady.len(),
             describe(&m.steady),
             m.rss_kib.map_or("-".into(), |k| k.to_string()),
+        );
+    }
+    for (name, s) in exchange {
+        let _ = writeln!(
+            md,
+            "{}Warm `{name}` (a hello-world function: the Runtime API exchange alone, no DynamoDB), {n_warm} invocations: p50 {} ms, p90 {} ms, p99 {} ms.",
+            if *name == "floor_f0" { "\n" } else { "" },
+            fmt_opt(s.map(|s| s.p50), 3),
+            fmt_opt(s.map(|s| s.p90), 3),
+            fmt_opt(s.map(|s| s.p99), 3),
         );
     }
     let _ = writeln!(md, "\n## Scaling\n");
