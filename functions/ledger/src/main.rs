@@ -3,7 +3,9 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
-#[tokio::main]
+// One invocation at a time: a single-threaded runtime spares every request
+// the wake-ups across worker threads (measured in docs/benchmarks.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::init_tracing();
     let ctx = shared::Ctx::from_env().await?;

@@ -2,7 +2,9 @@
 
 use lambda_http::{run, service_fn, Error, Request};
 
-#[tokio::main]
+// One invocation at a time: a single-threaded runtime spares every request
+// the wake-ups across worker threads (measured in docs/benchmarks.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::init_tracing();
     let ctx = shared::Ctx::from_env().await?;
