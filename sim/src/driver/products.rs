@@ -46,6 +46,14 @@ pub(super) struct Extra {
 
 type Ev = (String, Value, CatEvent);
 
+/// What a link or unlink call did, as far as the stored links tell.
+#[derive(Debug, Clone, Copy)]
+enum Happened {
+    No,
+    Linked(ModelLink),
+    Unlinked,
+}
+
 #[derive(Debug)]
 enum LinkOutcome {
     Done,
@@ -744,18 +752,47 @@ impl Sim {
         } else {
             let mut pick = || *all.choose(&mut self.rng).unwrap_or(&me);
             let (a, b, c) = (pick(), pick(), pick());
-            let pairs = match self.rng.random_range(0..3) {
-                0 => vec![(a, c), (b, c)],
-                1 => vec![(a, b), (b, c)],
-                _ => vec![(a, b), (a, c)],
+            let links: Vec<(i64, i64)> = self
+                .extra
+                .cat
+                .children
+                .iter()
+                .flat_map(|(m, c)| c.iter().map(|l| (*m, l.child)))
+                .collect();
+            let calls = match self.rng.random_range(0..5) {
+                0 => vec![(false, a, c), (false, b, c)],
+                1 => vec![(false, a, b), (false, b, c)],
+                2 => vec![(false, a, b), (false, a, c)],
+                // Two unlinks of one master, or a link and an unlink of one
+                // master, at once: both change its list of children.
+                mode => match links.choose(&mut self.rng) {
+                    Some(&(m, child)) => {
+                        let other = if mode == 3 {
+                            self.extra
+                                .cat
+                                .children
+                                .get(&m)
+                                .and_then(|c| c.iter().map(|l| l.child).find(|x| *x != child))
+                                .map(|x| (true, m, x))
+                        } else {
+                            None
+                        };
+                        let target = [c, a, b].into_iter().find(|x| *x != child);
+                        match other.or(target.map(|t| (false, m, t))) {
+                            Some(call) => vec![(true, m, child), call],
+                            None => vec![(true, m, child)],
+                        }
+                    }
+                    None => vec![(false, a, b), (false, a, c)],
+                },
             };
             let before = self.extra.cat.clone();
-            self.link_calls(pairs.clone()).await;
+            self.race_calls(calls.clone()).await;
             // Which call of a race wins depends on timing: the links it made
             // are taken back (checked like any unlink), so that the state
             // after the step, and the run, stay a function of the seed.
-            for (m, c) in pairs {
-                if self.extra.cat.linked(m, c) && !before.linked(m, c) {
+            for (unlink, m, c) in calls {
+                if !unlink && self.extra.cat.linked(m, c) && !before.linked(m, c) {
                     self.unlink_call(m, c).await;
                 }
             }
@@ -765,21 +802,39 @@ impl Sim {
     /// Runs the links at once, then settles them against the model: some order
     /// of the calls must explain every answer and the stored state.
     async fn link_calls(&mut self, pairs: Vec<(i64, i64)>) {
+        let calls = pairs.into_iter().map(|(m, c)| (false, m, c)).collect();
+        self.race_calls(calls).await;
+    }
+
+    /// Links and unlinks (`true`) at once, settled against the model: some
+    /// order of the calls must explain every answer and the stored links.
+    async fn race_calls(&mut self, calls: Vec<(bool, i64, i64)>) {
         let ctx = self.ctx.clone();
-        let futs = pairs.iter().map(|(m, c)| {
+        let futs = calls.iter().map(|(unlink, m, c)| {
             let ctx = ctx.clone();
-            let (m, c) = (*m, *c);
-            async move { shared::links::link(&ctx, m, c).await }
+            let (unlink, m, c) = (*unlink, *m, *c);
+            async move {
+                if unlink {
+                    shared::links::unlink(&ctx, m, c).await.map(|()| None)
+                } else {
+                    shared::links::link(&ctx, m, c).await.map(Some)
+                }
+            }
         });
         let Some(results) = self.timed("link", futures::future::join_all(futs)).await else {
             return;
         };
-        let outcomes: Vec<(LinkOutcome, Option<Link>)> =
-            results.into_iter().map(classify).collect();
+        let outcomes: Vec<(LinkOutcome, Option<Link>)> = results
+            .into_iter()
+            .map(|r| {
+                let (o, l) = classify(r);
+                (o, l.flatten())
+            })
+            .collect();
         self.proxy.arm(None);
         let was = std::mem::replace(&mut self.faulty, false);
         let mut involved: BTreeSet<i64> = BTreeSet::new();
-        for (m, c) in &pairs {
+        for (_, m, c) in &calls {
             involved.insert(*m);
             involved.insert(*c);
         }
@@ -798,39 +853,56 @@ impl Sim {
                 linked_at: l.linked_at,
             })
         };
-        // happened[i]: the call made its link (with the link's data).
+        // happened[i]: the call made its link (with the link's data) or removed
+        // it. A change the stored links show is credited to one call only.
+        let mut claimed: BTreeSet<(bool, i64, i64)> = calls
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, (o, _))| matches!(o, LinkOutcome::Done))
+            .map(|(call, _)| *call)
+            .collect();
         let mut happened = Vec::new();
-        for ((m, c), (o, l)) in pairs.iter().zip(&outcomes) {
+        for ((unlink, m, c), (o, l)) in calls.iter().zip(&outcomes) {
+            let what = if *unlink { "unlink" } else { "link" };
             let h = match o {
-                LinkOutcome::Done => l.map(|l| ModelLink {
-                    child: l.child_id,
-                    link_id: l.link_id,
-                    linked_at: l.linked_at,
+                LinkOutcome::Done if *unlink => Happened::Unlinked,
+                LinkOutcome::Done => l.map_or(Happened::No, |l| {
+                    Happened::Linked(ModelLink {
+                        child: l.child_id,
+                        link_id: l.link_id,
+                        linked_at: l.linked_at,
+                    })
                 }),
                 LinkOutcome::Unknown(e) => {
                     if !was {
-                        self.violation(format!("link {m} -> {c} failed without faults: {e}"));
+                        self.violation(format!("{what} {m} -> {c} failed without faults: {e}"));
                     } else {
-                        self.note("links resolved after a fault");
+                        self.note(&format!("{what}s resolved after a fault"));
                     }
-                    if self.extra.cat.linked(*m, *c) {
-                        None
+                    let before = self.extra.cat.linked(*m, *c);
+                    let h = match (unlink, before, stored_link(*m, *c)) {
+                        (false, false, Some(l)) => Happened::Linked(l),
+                        (true, true, None) => Happened::Unlinked,
+                        _ => Happened::No,
+                    };
+                    if matches!(h, Happened::No) || !claimed.insert((*unlink, *m, *c)) {
+                        Happened::No
                     } else {
-                        stored_link(*m, *c)
+                        h
                     }
                 }
                 LinkOutcome::Unexpected(e) => {
-                    self.violation(format!("link {m} -> {c}: unexpected {e}"));
-                    None
+                    self.violation(format!("{what} {m} -> {c}: unexpected {e}"));
+                    Happened::No
                 }
-                LinkOutcome::Refused(_) => None,
+                LinkOutcome::Refused(_) => Happened::No,
             };
             happened.push(h);
         }
-        let orders: Vec<Vec<usize>> = if pairs.len() == 2 {
+        let orders: Vec<Vec<usize>> = if calls.len() == 2 {
             vec![vec![0, 1], vec![1, 0]]
         } else {
-            vec![(0..pairs.len()).collect()]
+            vec![(0..calls.len()).collect()]
         };
         let mut settled = None;
         let mut why = Vec::new();
@@ -838,26 +910,33 @@ impl Sim {
             let mut cat = self.extra.cat.clone();
             let mut ok = true;
             for i in order {
-                let (m, c) = pairs[i];
-                let refusals = cat.link_refusals(m, c);
-                match (&happened[i], &outcomes[i].0) {
-                    (Some(link), _) => {
-                        if refusals.is_empty() {
-                            cat.apply_link(m, *link);
-                        } else {
-                            ok = false;
-                            why.push(format!(
-                                "link {m} -> {c} was made, model refuses {refusals:?}"
-                            ));
-                        }
+                let (unlink, m, c) = calls[i];
+                let refusals = if unlink {
+                    if cat.linked(m, c) {
+                        BTreeSet::new()
+                    } else {
+                        [Refusal::NotLinked].into()
                     }
-                    (None, LinkOutcome::Refused(r)) if !refusals.contains(r) => {
+                } else {
+                    cat.link_refusals(m, c)
+                };
+                let what = if unlink { "unlink" } else { "link" };
+                match (&happened[i], &outcomes[i].0) {
+                    (Happened::No, LinkOutcome::Refused(r)) if !refusals.contains(r) => {
                         ok = false;
                         why.push(format!(
-                            "link {m} -> {c} refused {r:?}, model refusals {refusals:?}"
+                            "{what} {m} -> {c} refused {r:?}, model refusals {refusals:?}"
                         ));
                     }
-                    _ => {}
+                    (Happened::No, _) => {}
+                    (_, _) if !refusals.is_empty() => {
+                        ok = false;
+                        why.push(format!(
+                            "{what} {m} -> {c} was made, model refuses {refusals:?}"
+                        ));
+                    }
+                    (Happened::Linked(link), _) => cat.apply_link(m, *link),
+                    (Happened::Unlinked, _) => cat.apply_unlink(m, c),
                 }
             }
             if ok {
@@ -868,7 +947,7 @@ impl Sim {
         match settled {
             Some(cat) => self.extra.cat = cat,
             None => self.violation(format!(
-                "links {pairs:?} answered {outcomes:?}: no order explains it ({})",
+                "links/unlinks {calls:?} answered {outcomes:?}: no order explains it ({})",
                 why.join("; ")
             )),
         }
