@@ -716,23 +716,37 @@ async fn main() -> Result<()> {
         eprintln!("bench: warm {} x{n_warm}", ep.label);
         measured.push(measure(&args.bin_dir, &env, ep, n_warm).await?);
     }
-    // The Runtime API exchange alone: the floors' hello-world functions, warm.
+    // The Runtime API exchange alone: the floors' hello-world functions, warm,
+    // invoked alternately.
     let mut exchange = Vec::new();
-    for name in ["floor_f0", "floor_f1"] {
-        let api = RuntimeApi::start().await?;
-        let mut child = spawn(&bootstrap(&args.bin_dir, name), &api, &env, &env.endpoint)?;
-        wait_ready(&api, &mut child).await?;
-        for _ in 0..3 {
-            api.invoke(hello.clone(), TIMEOUT).await?;
+    {
+        let names = ["floor_f0", "floor_f1"];
+        let mut procs = Vec::new();
+        for name in names {
+            let api = RuntimeApi::start().await?;
+            let mut child = spawn(&bootstrap(&args.bin_dir, name), &api, &env, &env.endpoint)?;
+            wait_ready(&api, &mut child).await?;
+            for _ in 0..3 {
+                api.invoke(hello.clone(), TIMEOUT).await?;
+            }
+            procs.push((api, child));
         }
-        let mut lat = Vec::with_capacity(n_warm);
-        for _ in 0..n_warm {
-            let t = Instant::now();
-            api.invoke(hello.clone(), TIMEOUT).await?;
-            lat.push(ms(t.elapsed()));
+        let mut lat = [Vec::with_capacity(n_warm), Vec::with_capacity(n_warm)];
+        for i in 0..n_warm {
+            for k in [i % 2, 1 - i % 2] {
+                if let (Some((api, _)), Some(l)) = (procs.get(k), lat.get_mut(k)) {
+                    let t = Instant::now();
+                    api.invoke(hello.clone(), TIMEOUT).await?;
+                    l.push(ms(t.elapsed()));
+                }
+            }
         }
-        let _ = child.kill().await;
-        exchange.push((name, summarize(&lat)));
+        for (_, mut child) in procs {
+            let _ = child.kill().await;
+        }
+        for (name, l) in names.into_iter().zip(&lat) {
+            exchange.push((name, summarize(l)));
+        }
     }
 
     // Scaling: aggregate latency with 0, 1, 5, 10 children (same binary, warm), each
@@ -1084,7 +1098,7 @@ fn render(
     for (name, s) in exchange {
         let _ = writeln!(
             md,
-            "{}Warm `{name}` (a hello-world function: the Runtime API exchange alone, no DynamoDB), {n_warm} invocations: p50 {} ms, p90 {} ms, p99 {} ms.",
+            "{}Warm `{name}` (a hello-world function: the Runtime API exchange alone, no DynamoDB), {n_warm} invocations alternating with the other floor: p50 {} ms, p90 {} ms, p99 {} ms.",
             if *name == "floor_f0" { "\n" } else { "" },
             fmt_opt(s.map(|s| s.p50), 3),
             fmt_opt(s.map(|s| s.p90), 3),
@@ -1160,7 +1174,7 @@ fn render(
     if !load.is_empty() {
         let _ = writeln!(md, "\n## Ledger throughput\n");
         let _ = writeln!(md, "Fresh `product_earning` events (no hold) in SQS batches of {} records, fed to K warm `ledger` processes at once (Lambda concurrency K; each process takes the next batch when it has answered the last). Each case: {} round(s) of {} events straight to DynamoDB Local (events/s is the median over the rounds; CPU is CPU seconds / wall seconds during the rounds, medians), then one more round behind the recording proxy (no delay) to count requests, transaction attempts and cancellations. Records a batch answers as failed are delivered again, as SQS would. After the case every wallet's available balance and entry count are checked against the sum and number of the events sent (warm-up events included).\n", throughput::BATCH, load.first().map_or(0, |r| r.rounds), load.first().map_or(0, |r| r.events));
-        let _ = writeln!(md, "| wallets | K processes | events/s (median) | min-max | ms per event per process | events/s behind proxy | DynamoDB requests per event | TransactWriteItems per event | TransactionCanceledException | other error answers | records redelivered | DynamoDB Local CPU cores | ledger processes CPU cores | bench CPU cores | machine busy cores | balances = sums sent |");
+        let _ = writeln!(md, "| wallets | K processes | events/s (median) | min-max | ms per event per process | events/s behind proxy | DynamoDB requests per event | TransactWriteItems per event | TransactionCanceledException | other error answers | records redelivered | DynamoDB Local CPU cores | DynamoDB Local CPU ms per event | ledger processes CPU cores | bench CPU cores | machine busy cores | balances = sums sent |");
         let _ = writeln!(
             md,
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -1174,7 +1188,7 @@ fn render(
             let sent = (row.events + row.processes) as f64;
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {lo:.0}-{hi:.0} | {} | {:.0} | {:.2} | {:.3} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {lo:.0}-{hi:.0} | {} | {:.0} | {:.2} | {:.3} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 row.wallets,
                 row.processes,
                 fmt_opt(rate, 0),
@@ -1186,6 +1200,7 @@ fn render(
                 if row.other_errors.is_empty() { "0".to_owned() } else { row.other_errors.join(", ") },
                 row.redelivered,
                 fmt_opt(bench::median(&row.ddb_cores), 2),
+                fmt_opt(bench::median(&row.ddb_ms_per_event()), 2),
                 fmt_opt(bench::median(&row.ledger_cores), 2),
                 fmt_opt(bench::median(&row.bench_cores), 2),
                 fmt_opt(bench::median(&row.machine_cores), 2),

@@ -56,6 +56,18 @@ pub struct LoadRow {
     pub verified: Result<(), String>,
 }
 
+impl LoadRow {
+    /// DynamoDB Local's CPU milliseconds per event, per direct round.
+    pub fn ddb_ms_per_event(&self) -> Vec<f64> {
+        self.ddb_cores
+            .iter()
+            .zip(&self.rates)
+            .filter(|(_, &rate)| rate > 0.0)
+            .map(|(cores, rate)| 1000.0 * cores / rate)
+            .collect()
+    }
+}
+
 struct Round {
     secs: f64,
     redelivered: usize,
@@ -353,6 +365,29 @@ mod tests {
             status,
             error: error.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn dynamodb_cpu_per_event_is_cores_over_rate() {
+        let row = LoadRow {
+            wallets: 1,
+            processes: 1,
+            events: 10,
+            rounds: 2,
+            rates: vec![400.0, 200.0],
+            ddb_cores: vec![0.8, 0.5],
+            ledger_cores: Vec::new(),
+            bench_cores: Vec::new(),
+            machine_cores: Vec::new(),
+            proxied_rate: 0.0,
+            requests: 0,
+            transact_writes: 0,
+            cancelled: 0,
+            other_errors: Vec::new(),
+            redelivered: 0,
+            verified: Ok(()),
+        };
+        assert_eq!(row.ddb_ms_per_event(), vec![2.0, 2.5]);
     }
 
     #[test]
