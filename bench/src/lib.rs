@@ -264,6 +264,13 @@ pub fn endpoint_port(endpoint: &str) -> Option<u16> {
     authority.rsplit_once(':')?.1.parse().ok()
 }
 
+/// The median over rounds of `a[i] / b[i]` (pairs with a non-positive `b` are
+/// skipped): a ratio of two series measured side by side, round by round.
+pub fn median_ratio(a: &[f64], b: &[f64]) -> Option<f64> {
+    let ratios: Vec<f64> = a.iter().zip(b).filter_map(|(&x, &y)| ratio(x, y)).collect();
+    median(&ratios)
+}
+
 /// The median of `samples` (the p50 by nearest rank), `None` for none.
 pub fn median(samples: &[f64]) -> Option<f64> {
     percentile(samples, 0.5)
@@ -427,6 +434,13 @@ mod tests {
         assert_eq!(endpoint_port("http://127.0.0.1:8765"), Some(8765));
         assert_eq!(endpoint_port("http://localhost:8000/"), Some(8000));
         assert_eq!(endpoint_port("http://127.0.0.1"), None);
+    }
+
+    #[test]
+    fn median_ratio_pairs_rounds() {
+        assert_eq!(median_ratio(&[2.0, 3.0, 10.0], &[1.0, 2.0, 2.0]), Some(2.0));
+        assert_eq!(median_ratio(&[2.0, 3.0], &[0.0, 3.0]), Some(1.0));
+        assert_eq!(median_ratio(&[], &[]), None);
     }
 
     #[test]
