@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks of the functions (bench/): cold start against the floors F0/F1, warm
-# latency against the DynamoDB floor, DynamoDB requests and round trips per
-# endpoint, peak RSS, bootstrap and zip sizes, aggregate scaling.
+# latency against the DynamoDB floors (the same requests made with the SDK, and
+# replayed raw), DynamoDB requests and round trips per endpoint, peak RSS,
+# bootstrap and zip sizes, aggregate and history scaling, ledger throughput (one
+# hot wallet and many wallets, 1 to 4 concurrent ledger processes).
 #
 # Usage:
 #   scripts/bench.sh           full run: release zips with cargo-lambda (every
