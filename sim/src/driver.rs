@@ -302,7 +302,7 @@ impl Sim {
     async fn one_step(&mut self) -> Option<usize> {
         self.catalog_init().await;
         let ci = self.rng.random_range(0..self.creators.len());
-        let roll = self.rng.random_range(0..125u32);
+        let roll = self.rng.random_range(0..126u32);
         match roll {
             0..=17 => {
                 self.count("earning");
@@ -418,6 +418,10 @@ impl Sim {
             }
             122..=123 => {
                 self.op_unlink(ci).await;
+                return None;
+            }
+            124 => {
+                self.op_delete_account().await;
                 return None;
             }
             _ => {

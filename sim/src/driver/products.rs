@@ -59,7 +59,6 @@ enum LinkOutcome {
     Done,
     Refused(Refusal),
     Unknown(String),
-    Unexpected(String),
 }
 
 fn classify<T>(r: Result<T, LinkError>) -> (LinkOutcome, Option<T>) {
@@ -75,8 +74,8 @@ fn classify<T>(r: Result<T, LinkError>) -> (LinkOutcome, Option<T>) {
                 LinkError::MasterIsChild(_) => LinkOutcome::Refused(Refusal::MasterIsChild),
                 LinkError::ChildIsMaster(_) => LinkOutcome::Refused(Refusal::ChildIsMaster),
                 LinkError::NotLinked { .. } => LinkOutcome::Refused(Refusal::NotLinked),
+                LinkError::NotFound(_) => LinkOutcome::Refused(Refusal::NotFound),
                 LinkError::App(e) => LinkOutcome::Unknown(e.to_string()),
-                other => LinkOutcome::Unexpected(other.to_string()),
             },
             None,
         ),
@@ -903,10 +902,6 @@ impl Sim {
                         h
                     }
                 }
-                LinkOutcome::Unexpected(e) => {
-                    self.violation(format!("{what} {m} -> {c}: unexpected {e}"));
-                    Happened::No
-                }
                 LinkOutcome::Refused(_) => Happened::No,
             };
             happened.push(h);
@@ -1039,10 +1034,6 @@ impl Sim {
                         .get(&master)
                         .is_some_and(|a| a.children.iter().any(|l| l.child_id == child))
             }
-            LinkOutcome::Unexpected(e) => {
-                self.violation(format!("unlink {master} -> {child}: unexpected {e}"));
-                false
-            }
         };
         if happened {
             if allowed {
@@ -1054,6 +1045,110 @@ impl Sim {
             }
         }
         self.check_links(&involved).await;
+        self.faulty = was;
+    }
+
+    /// Deletes a link-only account (a master, a child or a standalone one,
+    /// sometimes one already deleted), checks the links of everyone it was
+    /// linked to, and puts a fresh link-only account in its place.
+    pub(super) async fn op_delete_account(&mut self) {
+        self.count("delete_account");
+        let live: Vec<i64> = self
+            .extra
+            .spares
+            .iter()
+            .map(|s| s.0)
+            .filter(|id| !self.extra.cat.deleted.contains(id))
+            .collect();
+        let masters: Vec<i64> = live
+            .iter()
+            .copied()
+            .filter(|id| self.extra.cat.is_master(*id))
+            .collect();
+        let target = match self.rng.random_range(0..10) {
+            0..=3 => masters.choose(&mut self.rng).copied(),
+            4..=8 => live.choose(&mut self.rng).copied(),
+            _ => self
+                .extra
+                .cat
+                .deleted
+                .iter()
+                .copied()
+                .collect::<Vec<_>>()
+                .choose(&mut self.rng)
+                .copied(),
+        };
+        let Some(id) = target.or_else(|| live.first().copied()) else {
+            return;
+        };
+        let ctx = self.ctx.clone();
+        let Some(r) = self
+            .timed("delete user", shared::users::delete_user(&ctx, id))
+            .await
+        else {
+            return;
+        };
+        self.proxy.arm(None);
+        let was = std::mem::replace(&mut self.faulty, false);
+        let mut involved: BTreeSet<i64> = [id].into();
+        involved.extend(
+            self.extra
+                .cat
+                .children
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .map(|l| l.child),
+        );
+        if let Some(m) = self.extra.cat.master_of.get(&id) {
+            involved.insert(*m);
+        }
+        let already = self.extra.cat.deleted.contains(&id);
+        let deleted = match r {
+            Ok(()) => {
+                if already {
+                    self.violation(format!("user {id}: deleted twice"));
+                }
+                true
+            }
+            Err(shared::users::UserError::NotFound(_)) if already => false,
+            Err(e) => {
+                if !was {
+                    self.violation(format!("user {id}: delete failed without faults: {e}"));
+                }
+                self.note("deletions resolved after a fault");
+                // What happened is in the stored account.
+                self.stored_accounts(&[id].into())
+                    .await
+                    .get(&id)
+                    .is_some_and(|a| a.deleted)
+            }
+        };
+        if deleted && !already {
+            if self.extra.cat.is_master(id) {
+                self.note("deleted a master: its children became standalone");
+            } else if self.extra.cat.master_of.contains_key(&id) {
+                self.note("deleted a child: left out of its master's views");
+            }
+            self.extra.cat.apply_delete(id);
+            let j = self.extra.spares.len();
+            let currency = [Currency::Usd, Currency::Eur, Currency::Gbp][j % 3];
+            let email = format!("sim-link{j}@example.com");
+            let name = format!("Sim linked {j}");
+            if let Some(account) = self.new_account(&email, &name, currency, None).await {
+                self.extra.spares.push(account);
+            }
+        }
+        let stored = self.stored_accounts(&involved).await;
+        for a in stored.values() {
+            if a.deleted != self.extra.cat.deleted.contains(&a.user_id) {
+                self.violation(format!(
+                    "user {}: stored deleted={}, the model disagrees",
+                    a.user_id, a.deleted
+                ));
+            }
+            self.compare_links(a);
+        }
         self.faulty = was;
     }
 
@@ -1225,12 +1320,19 @@ impl Sim {
         }
         let balances = self.balances();
         let balance = |id: i64| balances.get(&id).copied().unwrap_or_default();
+        // A deleted account's token opens nothing.
+        let gone = self.extra.cat.deleted.contains(&bearer);
+        if gone {
+            self.note("reads with a deleted account's token");
+        }
+        let unauthenticated = (401, "Unauthenticated.");
         match which {
             4 => {
                 let Some(r) = self.request_as(bearer, "GET", "/api/dashboard/summary", None) else {
                     return;
                 };
                 let want = Ok(self.extra.cat.summary(&[bearer], balance));
+                let want = if gone { Err(unauthenticated) } else { want };
                 if let Some(a) = self.http("summary", summary::handle(&ctx, r)).await {
                     self.compare_answer("summary", &a, want);
                 }
@@ -1273,6 +1375,12 @@ impl Sim {
                         _ => (r#"{"additional_tokens":[1]}"#.into(), Err(bad_tokens)),
                     }
                 };
+                // The body is checked before the account (docs/decisions.md).
+                let want = match want {
+                    bad @ Err((400 | 422, _)) => bad,
+                    _ if gone => Err(unauthenticated),
+                    other => other,
+                };
                 let path = "/api/dashboard/summary/aggregate";
                 let Some(r) = self.request_as(bearer, "POST", path, Some(&body)) else {
                     return;
@@ -1287,6 +1395,7 @@ impl Sim {
                     return;
                 };
                 let want = Ok(self.extra.cat.linked_accounts(bearer));
+                let want = if gone { Err(unauthenticated) } else { want };
                 if let Some(a) = self
                     .http("linked-accounts", linked_accounts::handle(&ctx, r))
                     .await

@@ -87,6 +87,8 @@ pub enum Refusal {
     ChildIsMaster,
     TooManyChildren,
     NotLinked,
+    /// The master or the child is deleted.
+    NotFound,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +143,9 @@ pub struct Catalog {
     /// master -> its children in link order.
     pub children: BTreeMap<i64, Vec<ModelLink>>,
     pub master_of: BTreeMap<i64, i64>,
+    /// Deleted accounts (docs/decisions.md: a deleted child stays in its
+    /// master's list and is left out; a deleted master's links go with it).
+    pub deleted: BTreeSet<i64>,
 }
 
 impl Catalog {
@@ -253,6 +258,11 @@ impl Catalog {
             r.insert(Refusal::SelfLink);
             return r;
         }
+        // Only live accounts are linked: nothing else is looked at.
+        if self.deleted.contains(&master) || self.deleted.contains(&child) {
+            r.insert(Refusal::NotFound);
+            return r;
+        }
         if self.master_of.contains_key(&child) {
             r.insert(Refusal::ChildAlreadyLinked);
         }
@@ -277,6 +287,15 @@ impl Catalog {
         self.children.entry(master).or_default().push(link);
     }
 
+    /// Deletes an account: a master's children become standalone; a child
+    /// keeps its place in its master's list.
+    pub fn apply_delete(&mut self, id: i64) {
+        self.deleted.insert(id);
+        for link in self.children.remove(&id).unwrap_or_default() {
+            self.master_of.remove(&link.child);
+        }
+    }
+
     pub fn apply_unlink(&mut self, master: i64, child: i64) {
         self.master_of.remove(&child);
         if let Some(c) = self.children.get_mut(&master) {
@@ -295,7 +314,11 @@ impl Catalog {
         let mut ids = vec![bearer];
         if !self.master_of.contains_key(&bearer) {
             if let Some(c) = self.children.get(&bearer) {
-                ids.extend(c.iter().map(|l| l.child));
+                ids.extend(
+                    c.iter()
+                        .map(|l| l.child)
+                        .filter(|id| !self.deleted.contains(id)),
+                );
             }
         }
         ids
@@ -416,6 +439,7 @@ impl Catalog {
         let links = self.children.get(&user_id).cloned().unwrap_or_default();
         let linked: Vec<Value> = links
             .iter()
+            .filter(|l| !self.deleted.contains(&l.child))
             .map(|l| {
                 let p = profile(l.child);
                 json!({
@@ -463,8 +487,10 @@ impl Catalog {
             .map(|(m, c)| (index(*m), c.iter().map(|l| index(l.child)).collect()))
             .collect();
         links.sort();
+        let mut deleted: Vec<usize> = self.deleted.iter().map(|id| index(*id)).collect();
+        deleted.sort();
         format!(
-            "products {} links {links:?} applied {}",
+            "products {} links {links:?} deleted {deleted:?} applied {}",
             products.join(","),
             self.applied.len()
         )
