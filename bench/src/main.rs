@@ -8,9 +8,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use bench::proxy::{self, Proxy, Recorded};
+use bench::proxy::{Proxy, Recorded};
 use bench::runtime::RuntimeApi;
-use bench::sdk_floor;
+use bench::sdk_floor::{self, Floor};
 use bench::{fmt_opt, ms, peak_rss_kib, ratio, summarize, Summary};
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -110,8 +110,8 @@ struct Env {
     endpoint: String,
     table: String,
     cert_dir: PathBuf,
-    /// The SDK floor's client (default settings, same endpoint).
-    sdk: aws_sdk_dynamodb::Client,
+    /// Both floors, on a thread of their own.
+    floors: sdk_floor::Floors,
 }
 
 /// Warm latency and its floors are measured in this many interleaved rounds.
@@ -403,7 +403,6 @@ async fn interleaved(
 /// [`interleaved`] for a series of cases: every round runs every case (warm, raw
 /// floor, SDK floor), so all cases of the series see the same machine load.
 async fn interleaved_many(cases: &[Case<'_>], env: &Env, n: usize) -> Result<Vec<Interleaved>> {
-    let client = proxy::client();
     for c in cases {
         for _ in 0..3 {
             let body = c.api.invoke(c.event.clone(), TIMEOUT).await?;
@@ -411,7 +410,6 @@ async fn interleaved_many(cases: &[Case<'_>], env: &Env, n: usize) -> Result<Vec
             if status >= 500 {
                 bail!("answered {status}: {}", String::from_utf8_lossy(&body));
             }
-            proxy::replay(&client, &env.endpoint, &c.requests).await?;
         }
     }
     let per_round = n.div_ceil(ROUNDS).max(1);
@@ -436,13 +434,8 @@ async fn interleaved_many(cases: &[Case<'_>], env: &Env, n: usize) -> Result<Vec
                 c.api.invoke(c.event.clone(), TIMEOUT).await?;
                 w.push(ms(t.elapsed()));
             }
-            let mut f = Vec::with_capacity(per_round);
-            for _ in 0..per_round {
-                let t = Instant::now();
-                proxy::replay(&client, &env.endpoint, &c.requests).await?;
-                f.push(ms(t.elapsed()));
-            }
-            let fs = sdk_floor::time_replays(&env.sdk, &c.requests, per_round).await?;
+            let f = env.floors.time(Floor::Raw, &c.requests, per_round).await?;
+            let fs = env.floors.time(Floor::Sdk, &c.requests, per_round).await?;
             o.round_warm.extend(bench::median(&w));
             o.round_raw.extend(bench::median(&f));
             o.round_sdk.extend(bench::median(&fs));
@@ -661,10 +654,10 @@ async fn main() -> Result<()> {
     let cert_dir = std::env::temp_dir().join(format!("bench-empty-certs-{}", std::process::id()));
     std::fs::create_dir_all(&cert_dir)?;
     let env = Env {
+        floors: sdk_floor::Floors::start(endpoint.clone(), None)?,
         endpoint,
         table: table.clone(),
         cert_dir,
-        sdk: sdk_floor::client().await,
     };
     let config = shared::config::Config::from_lookup(|name| match name {
         "TABLE_NAME" => Some(table.clone()),
@@ -1122,7 +1115,7 @@ fn render(
         );
     }
     let _ = writeln!(md, "\n## Warm latency ({n_warm} sequential invocations) vs the DynamoDB floors; requests and round trips\n");
-    let _ = writeln!(md, "Two floors, both made of exactly the requests the function made for the same invocation (captured by the recording proxy), one round trip after the other and the requests of one round trip concurrently, straight to DynamoDB Local: **SDK floor** = each request made with `aws-sdk-dynamodb` (default client of the environment, the captured body put in place by an interceptor before signing: signed, sent, deserialized by the SDK); **raw floor** = the captured HTTP requests replayed by a keep-alive HTTP client (no SDK, no signing). The warm runs and both floors are interleaved in {ROUNDS} rounds; a ratio is the median over the rounds of (warm p50 / floor p50). The target is against the SDK floor.\n");
+    let _ = writeln!(md, "Two floors, both made of exactly the requests the function made for the same invocation (captured by the recording proxy), one round trip after the other and the requests of one round trip concurrently, straight to DynamoDB Local: **SDK floor** = each request made with `aws-sdk-dynamodb` (default client of the environment, the captured body put in place by an interceptor before signing: signed, sent, deserialized by the SDK); **raw floor** = the captured HTTP requests replayed by a keep-alive HTTP client (no SDK, no signing). Both floors run on a thread of their own with a single-threaded tokio runtime, as the functions do. The warm runs and both floors are interleaved in {ROUNDS} rounds; a ratio is the median over the rounds of (warm p50 / floor p50). The target is against the SDK floor.\n");
     let _ = writeln!(md, "| endpoint | status (1st / repeat) | warm p50 ms | p90 | p99 | SDK floor p50 ms | p90 | p99 | raw floor p50 ms | p99 | x SDK floor | x raw floor | target <= 1.2x SDK floor | DynamoDB requests (1st) | round trips (1st) | requests / round trips (repeat) | round-trip target | peak RSS KiB after warm run | RSS <= 32 MB |");
     let _ = writeln!(
         md,

@@ -133,6 +133,94 @@ pub async fn time_replays(
     Ok(out)
 }
 
+/// Which floor a [`Floors`] job measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Floor {
+    /// The captured HTTP requests replayed by a keep-alive client.
+    Raw,
+    /// The same requests made with the SDK.
+    Sdk,
+}
+
+struct Job {
+    floor: Floor,
+    requests: Vec<Recorded>,
+    n: usize,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<f64>>>,
+}
+
+/// Both floors, measured on a thread of their own running a single-threaded tokio
+/// runtime (as the functions do), so that the floors pay no wake-ups across worker
+/// threads either: they stay the fastest way to make those requests.
+pub struct Floors {
+    tx: tokio::sync::mpsc::UnboundedSender<Job>,
+}
+
+impl Floors {
+    /// `config`: the SDK client's configuration (the interceptor is added); `None`
+    /// for the default one of the environment, as [`client`].
+    pub fn start(endpoint: String, config: Option<aws_sdk_dynamodb::Config>) -> Result<Self> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Job>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("floors".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let sdk = match config {
+                        Some(c) => aws_sdk_dynamodb::Client::from_conf(
+                            c.to_builder().interceptor(CapturedBody).build(),
+                        ),
+                        None => client().await,
+                    };
+                    let raw = crate::proxy::client();
+                    while let Some(job) = rx.recv().await {
+                        let out = match job.floor {
+                            Floor::Sdk => time_replays(&sdk, &job.requests, job.n).await,
+                            Floor::Raw => time_raw(&raw, &endpoint, &job.requests, job.n).await,
+                        };
+                        let _ = job.reply.send(out);
+                    }
+                })
+            })?;
+        Ok(Self { tx })
+    }
+
+    /// Milliseconds of each of `n` replays of `requests` (after 3 unmeasured ones).
+    pub async fn time(&self, floor: Floor, requests: &[Recorded], n: usize) -> Result<Vec<f64>> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Job {
+                floor,
+                requests: requests.to_vec(),
+                n,
+                reply,
+            })
+            .map_err(|_| anyhow!("the floor thread has stopped"))?;
+        rx.await
+            .map_err(|_| anyhow!("the floor thread dropped a job"))?
+    }
+}
+
+async fn time_raw(
+    client: &crate::proxy::HttpClient,
+    endpoint: &str,
+    requests: &[Recorded],
+    n: usize,
+) -> Result<Vec<f64>> {
+    for _ in 0..3 {
+        crate::proxy::replay(client, endpoint, requests).await?;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        crate::proxy::replay(client, endpoint, requests).await?;
+        out.push(crate::ms(t.elapsed()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,5 +342,39 @@ mod tests {
         assert!(send(&client, "ListTables", Bytes::new()).await.is_err());
         let times = time_replays(&client, &requests[..1], 2).await.unwrap();
         assert_eq!(times.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_floor_thread_times_both_floors() {
+        let (url, seen) = fake_dynamodb().await;
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "bench",
+            ))
+            .endpoint_url(url.clone())
+            .build();
+        let floors = Floors::start(url, Some(config)).unwrap();
+        let get = r#"{"TableName":"t","Key":{"PK":{"S":"USER#1"},"SK":{"S":"ACCOUNT"}}}"#;
+        let mut request = recorded("GetItem", get, 0.0, 1.0);
+        request.headers = vec![(
+            "x-amz-target".to_owned(),
+            b"DynamoDB_20120810.GetItem".to_vec(),
+        )];
+        let sdk = floors
+            .time(Floor::Sdk, &[request.clone()], 4)
+            .await
+            .unwrap();
+        let raw = floors.time(Floor::Raw, &[request], 5).await.unwrap();
+        assert_eq!((sdk.len(), raw.len()), (4, 5));
+        let seen = seen.lock().unwrap().clone();
+        // 3 unmeasured replays before each series.
+        assert_eq!(seen.len(), 7 + 8);
+        assert!(seen
+            .iter()
+            .all(|(t, _, b)| t == "DynamoDB_20120810.GetItem" && b.as_ref() == get.as_bytes()));
+        // The SDK's are signed, the raw replays carry the captured headers only.
+        assert_eq!(seen.iter().filter(|(_, signed, _)| *signed).count(), 7);
     }
 }
