@@ -161,6 +161,12 @@ pub fn parse_machine_ticks(stat: &str) -> Option<(u64, u64)> {
     Some((total.saturating_sub(idle), total))
 }
 
+/// CPU seconds the calling thread has used so far (`/proc/thread-self/stat`).
+pub fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    parse_pid_stat_ticks(&stat).map(|t| t as f64 / TICKS_PER_SECOND)
+}
+
 /// Busy CPU seconds of the whole machine so far (all cores).
 pub fn machine_busy_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
@@ -379,6 +385,14 @@ mod tests {
         assert_eq!(parse_pid_stat_ticks(stat), Some(320));
         assert_eq!(parse_pid_stat_ticks("garbage"), None);
         assert!(process_cpu_seconds(std::process::id()).is_some());
+        // This thread's CPU grows when it works.
+        let before = thread_cpu_seconds().unwrap();
+        let t = std::time::Instant::now();
+        let mut x = 0u64;
+        while t.elapsed() < Duration::from_millis(60) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        assert!(thread_cpu_seconds().unwrap() > before);
     }
 
     #[test]

@@ -345,6 +345,8 @@ struct Measured {
     /// Median over the rounds of warm p50 / floor p50.
     ratio_raw: Option<f64>,
     ratio_sdk: Option<f64>,
+    /// CPU ms per invocation of the function, per replay of the SDK and raw floors.
+    cpu: [Option<f64>; 3],
     rss_kib: Option<u64>,
 }
 
@@ -373,17 +375,25 @@ struct Interleaved {
     round_warm: Vec<f64>,
     round_raw: Vec<f64>,
     round_sdk: Vec<f64>,
+    /// CPU milliseconds per invocation of the function process, and per replay of
+    /// each floor's thread.
+    cpu_warm: Option<f64>,
+    cpu_raw: Option<f64>,
+    cpu_sdk: Option<f64>,
 }
 
 /// One series member for [`interleaved_many`].
 struct Case<'a> {
     api: &'a RuntimeApi,
+    /// The function process (for its CPU time).
+    pid: Option<u32>,
     event: Bytes,
     requests: Vec<Recorded>,
 }
 
 async fn interleaved(
     api: &RuntimeApi,
+    pid: Option<u32>,
     event: &Bytes,
     env: &Env,
     requests: &[Recorded],
@@ -391,6 +401,7 @@ async fn interleaved(
 ) -> Result<Interleaved> {
     let case = Case {
         api,
+        pid,
         event: event.clone(),
         requests: requests.to_vec(),
     };
@@ -424,18 +435,33 @@ async fn interleaved_many(cases: &[Case<'_>], env: &Env, n: usize) -> Result<Vec
             round_warm: Vec::new(),
             round_raw: Vec::new(),
             round_sdk: Vec::new(),
+            cpu_warm: None,
+            cpu_raw: None,
+            cpu_sdk: None,
         })
         .collect();
+    let mut cpu: Vec<[Vec<f64>; 3]> = cases.iter().map(|_| Default::default()).collect();
     for _ in 0..ROUNDS {
-        for (c, o) in cases.iter().zip(out.iter_mut()) {
+        for ((c, o), cpu) in cases.iter().zip(out.iter_mut()).zip(cpu.iter_mut()) {
             let mut w = Vec::with_capacity(per_round);
+            let before = c.pid.and_then(bench::process_cpu_seconds);
             for _ in 0..per_round {
                 let t = Instant::now();
                 c.api.invoke(c.event.clone(), TIMEOUT).await?;
                 w.push(ms(t.elapsed()));
             }
+            let after = c.pid.and_then(bench::process_cpu_seconds);
+            let [cw, cr, cs] = cpu;
+            cw.extend(
+                after
+                    .zip(before)
+                    .map(|(a, b)| 1000.0 * (a - b) / per_round as f64),
+            );
             let f = env.floors.time(Floor::Raw, &c.requests, per_round).await?;
             let fs = env.floors.time(Floor::Sdk, &c.requests, per_round).await?;
+            cr.extend(f.cpu_ms);
+            cs.extend(fs.cpu_ms);
+            let (f, fs) = (f.ms, fs.ms);
             o.round_warm.extend(bench::median(&w));
             o.round_raw.extend(bench::median(&f));
             o.round_sdk.extend(bench::median(&fs));
@@ -444,9 +470,13 @@ async fn interleaved_many(cases: &[Case<'_>], env: &Env, n: usize) -> Result<Vec
             o.sdk.extend(fs);
         }
     }
-    for o in &mut out {
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    for (o, [cw, cr, cs]) in out.iter_mut().zip(&cpu) {
         o.ratio_raw = bench::median_ratio(&o.round_warm, &o.round_raw);
         o.ratio_sdk = bench::median_ratio(&o.round_warm, &o.round_sdk);
+        o.cpu_warm = mean(cw);
+        o.cpu_raw = mean(cr);
+        o.cpu_sdk = mean(cs);
     }
     Ok(out)
 }
@@ -477,7 +507,7 @@ async fn measure(bin_dir: &Path, env: &Env, ep: &Endpoint, n: usize) -> Result<M
     let api = RuntimeApi::start().await?;
     let mut child = spawn(&bin, &api, env, &env.endpoint)?;
     wait_ready(&api, &mut child).await?;
-    let il = interleaved(&api, &event, env, &steady, n).await?;
+    let il = interleaved(&api, child.id(), &event, env, &steady, n).await?;
     let rss_kib = child.id().and_then(peak_rss_kib);
     let _ = child.kill().await;
     Ok(Measured {
@@ -492,6 +522,7 @@ async fn measure(bin_dir: &Path, env: &Env, ep: &Endpoint, n: usize) -> Result<M
         floor_sdk: summarize(&il.sdk),
         ratio_raw: il.ratio_raw,
         ratio_sdk: il.ratio_sdk,
+        cpu: [il.cpu_warm, il.cpu_sdk, il.cpu_raw],
         rss_kib,
     })
 }
@@ -870,6 +901,7 @@ async fn main() -> Result<()> {
             }
             cases.push(Case {
                 api: &api,
+                pid: child.id(),
                 event,
                 requests: proxy.take(),
             });
@@ -931,6 +963,7 @@ async fn main() -> Result<()> {
                 }
                 cases.push(Case {
                     api: &api,
+                    pid: child.id(),
                     event,
                     requests: proxy.take(),
                 });
@@ -1116,10 +1149,10 @@ fn render(
     }
     let _ = writeln!(md, "\n## Warm latency ({n_warm} sequential invocations) vs the DynamoDB floors; requests and round trips\n");
     let _ = writeln!(md, "Two floors, both made of exactly the requests the function made for the same invocation (captured by the recording proxy), one round trip after the other and the requests of one round trip concurrently, straight to DynamoDB Local: **SDK floor** = each request made with `aws-sdk-dynamodb` (default client of the environment, the captured body put in place by an interceptor before signing: signed, sent, deserialized by the SDK); **raw floor** = the captured HTTP requests replayed by a keep-alive HTTP client (no SDK, no signing). Both floors run on a thread of their own with a single-threaded tokio runtime, as the functions do. The warm runs and both floors are interleaved in {ROUNDS} rounds; a ratio is the median over the rounds of (warm p50 / floor p50). The target is against the SDK floor.\n");
-    let _ = writeln!(md, "| endpoint | status (1st / repeat) | warm p50 ms | p90 | p99 | SDK floor p50 ms | p90 | p99 | raw floor p50 ms | p99 | x SDK floor | x raw floor | target <= 1.2x SDK floor | DynamoDB requests (1st) | round trips (1st) | requests / round trips (repeat) | round-trip target | peak RSS KiB after warm run | RSS <= 32 MB |");
+    let _ = writeln!(md, "| endpoint | status (1st / repeat) | warm p50 ms | p90 | p99 | SDK floor p50 ms | p90 | p99 | raw floor p50 ms | p99 | x SDK floor | x raw floor | target <= 1.2x SDK floor | CPU ms per invocation: function / SDK floor / raw floor | DynamoDB requests (1st) | round trips (1st) | requests / round trips (repeat) | round-trip target | peak RSS KiB after warm run | RSS <= 32 MB |");
     let _ = writeln!(
         md,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let mut broken = 0;
     for m in measured {
@@ -1173,7 +1206,7 @@ fn render(
         };
         let _ = writeln!(
             md,
-            "| {} | {status_first} / {status_steady} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {lat_ok} | {} ({}) | {rt_first} | {} / {rt_steady} ({}) | {rt_ok} | {} | {rss_ok} |",
+            "| {} | {status_first} / {status_steady} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {lat_ok} | {} / {} / {} | {} ({}) | {rt_first} | {} / {rt_steady} ({}) | {rt_ok} | {} | {rss_ok} |",
             m.label,
             fmt_opt(w.map(|s| s.p50), 2),
             fmt_opt(w.map(|s| s.p90), 2),
@@ -1185,6 +1218,9 @@ fn render(
             fmt_opt(f.map(|s| s.p99), 2),
             fmt_opt(m.ratio_sdk, 2),
             fmt_opt(m.ratio_raw, 2),
+            fmt_opt(m.cpu[0], 2),
+            fmt_opt(m.cpu[1], 2),
+            fmt_opt(m.cpu[2], 2),
             m.first.len(),
             describe(&m.first),
             m.steady.len(),

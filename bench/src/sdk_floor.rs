@@ -133,6 +133,13 @@ pub async fn time_replays(
     Ok(out)
 }
 
+/// The times of a floor's replays, and the CPU its thread used per replay.
+pub struct Timed {
+    pub ms: Vec<f64>,
+    /// CPU milliseconds per replay (the 3 unmeasured ones included).
+    pub cpu_ms: Option<f64>,
+}
+
 /// Which floor a [`Floors`] job measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Floor {
@@ -146,7 +153,7 @@ struct Job {
     floor: Floor,
     requests: Vec<Recorded>,
     n: usize,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<f64>>>,
+    reply: tokio::sync::oneshot::Sender<Result<Timed>>,
 }
 
 /// Both floors, measured on a thread of their own running a single-threaded tokio
@@ -176,11 +183,15 @@ impl Floors {
                     };
                     let raw = crate::proxy::client();
                     while let Some(job) = rx.recv().await {
+                        let cpu = crate::thread_cpu_seconds();
                         let out = match job.floor {
                             Floor::Sdk => time_replays(&sdk, &job.requests, job.n).await,
                             Floor::Raw => time_raw(&raw, &endpoint, &job.requests, job.n).await,
                         };
-                        let _ = job.reply.send(out);
+                        let cpu_ms = cpu
+                            .zip(crate::thread_cpu_seconds())
+                            .map(|(a, b)| 1000.0 * (b - a) / (job.n + 3) as f64);
+                        let _ = job.reply.send(out.map(|ms| Timed { ms, cpu_ms }));
                     }
                 })
             })?;
@@ -188,7 +199,7 @@ impl Floors {
     }
 
     /// Milliseconds of each of `n` replays of `requests` (after 3 unmeasured ones).
-    pub async fn time(&self, floor: Floor, requests: &[Recorded], n: usize) -> Result<Vec<f64>> {
+    pub async fn time(&self, floor: Floor, requests: &[Recorded], n: usize) -> Result<Timed> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         self.tx
             .send(Job {
@@ -367,7 +378,8 @@ mod tests {
             .await
             .unwrap();
         let raw = floors.time(Floor::Raw, &[request], 5).await.unwrap();
-        assert_eq!((sdk.len(), raw.len()), (4, 5));
+        assert_eq!((sdk.ms.len(), raw.ms.len()), (4, 5));
+        assert!(sdk.cpu_ms.is_some_and(|c| c >= 0.0));
         let seen = seen.lock().unwrap().clone();
         // 3 unmeasured replays before each series.
         assert_eq!(seen.len(), 7 + 8);
