@@ -302,7 +302,7 @@ impl Sim {
     async fn one_step(&mut self) -> Option<usize> {
         self.catalog_init().await;
         let ci = self.rng.random_range(0..self.creators.len());
-        let roll = self.rng.random_range(0..126u32);
+        let roll = self.rng.random_range(0..130u32);
         match roll {
             0..=17 => {
                 self.count("earning");
@@ -412,15 +412,15 @@ impl Sim {
             112..=113 => return self.op_product(ci, "product_batch").await,
             114..=116 => return self.op_product(ci, "product_redelivery").await,
             117..=118 => return self.op_product(ci, "product_race").await,
-            119..=121 => {
+            119..=124 => {
                 self.op_link(ci).await;
                 return None;
             }
-            122..=123 => {
+            125..=127 => {
                 self.op_unlink(ci).await;
                 return None;
             }
-            124 => {
+            128 => {
                 self.op_delete_account().await;
                 return None;
             }

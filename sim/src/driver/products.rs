@@ -972,6 +972,14 @@ impl Sim {
                 why.join("; ")
             )),
         }
+        for ((unlink, _, _), (outcome, _)) in calls.iter().zip(&outcomes) {
+            let what = if *unlink { "unlinks" } else { "links" };
+            match outcome {
+                LinkOutcome::Done => self.note(&format!("{what} made")),
+                LinkOutcome::Refused(r) => self.note(&format!("{what} refused: {r:?}")),
+                LinkOutcome::Unknown(_) => {}
+            }
+        }
         self.check_links(&involved).await;
         self.faulty = was;
     }
@@ -1036,6 +1044,7 @@ impl Sim {
             }
         };
         if happened {
+            self.note("unlinks made");
             if allowed {
                 self.extra.cat.apply_unlink(master, child);
             } else {
