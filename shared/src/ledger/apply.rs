@@ -433,12 +433,24 @@ enum EventItem {
 }
 
 pub async fn apply_event(ctx: &Ctx, event: &Event) -> Result<EventStatus, EventError> {
-    if let Some(status) = check_replay(ctx, event).await? {
+    // The replay check and the first account read do not depend on each other:
+    // one round trip for both (the account read is wasted on a duplicate). The
+    // account is still read before anything `plan` reads (a lot, a product).
+    let (replay, first_read) = tokio::join!(
+        check_replay(ctx, event),
+        read_account(ctx, event.user_id)
+    );
+    if let Some(status) = replay? {
         return Ok(status);
     }
     let entry_id = ctx.next_id().await?;
+    let mut first_read = Some(first_read);
     for attempt in 0..MAX_ATTEMPTS {
-        let account = match read_account(ctx, event.user_id).await? {
+        let read = match first_read.take() {
+            Some(read) => read,
+            None => read_account(ctx, event.user_id).await,
+        };
+        let account = match read? {
             Some(a) if !a.deleted => a,
             _ => {
                 return Err(EventError::Rejected(format!(
