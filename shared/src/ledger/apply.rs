@@ -436,10 +436,8 @@ pub async fn apply_event(ctx: &Ctx, event: &Event) -> Result<EventStatus, EventE
     // The replay check and the first account read do not depend on each other:
     // one round trip for both (the account read is wasted on a duplicate). The
     // account is still read before anything `plan` reads (a lot, a product).
-    let (replay, first_read) = tokio::join!(
-        check_replay(ctx, event),
-        read_account(ctx, event.user_id)
-    );
+    let (replay, first_read) =
+        tokio::join!(check_replay(ctx, event), read_account(ctx, event.user_id));
     if let Some(status) = replay? {
         return Ok(status);
     }
