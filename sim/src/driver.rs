@@ -622,19 +622,9 @@ impl Sim {
             }
         }
         for e in again {
-            let ctx = self.ctx.clone();
-            let Some(out) = self
-                .timed("ledger", ledger::handle(&ctx, e.1.clone()))
-                .await
-            else {
+            let Some(got) = self.redeliver(&e.1).await else {
                 break;
             };
-            let got = out
-                .get(0)
-                .and_then(|r| r.get("status"))
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_owned();
             let expect = self.creators[ci].w.deliver(&e.0, &e.2);
             let ok = match expect {
                 Expect::Applied => got == "applied",
@@ -643,7 +633,7 @@ impl Sim {
             };
             if !ok {
                 self.violation(format!(
-                    "redelivery of {} ({:?}): model {expect:?}, ledger {out}",
+                    "redelivery of {} ({:?}): model {expect:?}, ledger answered {got}",
                     e.0, e.2
                 ));
             }
@@ -652,6 +642,21 @@ impl Sim {
     }
 
     /// Whether the event record of `event_id` exists (read with faults off).
+    /// Delivers one event again, on its own; the status the ledger answered.
+    async fn redeliver(&mut self, payload: &Value) -> Option<String> {
+        let ctx = self.ctx.clone();
+        let out = self
+            .timed("ledger", ledger::handle(&ctx, payload.clone()))
+            .await?;
+        Some(
+            out.get(0)
+                .and_then(|r| r.get("status"))
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned(),
+        )
+    }
+
     async fn event_recorded(&mut self, event_id: &str) -> bool {
         let out = self
             .ctx
