@@ -7,6 +7,7 @@
 pub mod proxy;
 pub mod runtime;
 pub mod sdk_floor;
+pub mod throttle;
 
 use std::path::Path;
 use std::time::Duration;

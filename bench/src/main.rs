@@ -1,4 +1,6 @@
 //! `cargo run -p bench --release -- [--quick] [--bin-dir DIR] [--out FILE]`
+//! (`--throttled`: cold start and warm latency under a Lambda-like CPU quota, see
+//! `throttled.rs`)
 //!
 //! Benchmarks every function binary against DynamoDB Local through a Runtime API of
 //! its own (see the crate docs and docs/benchmarks.md for what each number means).
@@ -21,6 +23,7 @@ use shared::users::{create_user, NewUser};
 use shared::Ctx;
 use tokio::process::{Child, Command};
 
+mod throttled;
 mod throughput;
 
 const FUNCTIONS: [&str; 10] = [
@@ -44,6 +47,12 @@ struct Args {
     /// Only compare the warm latency of every endpoint with the binaries of this
     /// folder, invocation by invocation (an A/B test of a change), and exit.
     compare: Option<PathBuf>,
+    /// Only run the CPU-throttled comparison (`throttled.rs`) and exit.
+    throttled: bool,
+    /// `--throttled`: do not refill the group's budget before each cold start.
+    shared_budget: bool,
+    /// Cold starts per binary instead of the mode's default.
+    cold: Option<usize>,
     bin_dir: PathBuf,
     out: Option<PathBuf>,
     root: PathBuf,
@@ -59,6 +68,9 @@ fn parse_args() -> Result<Args> {
     let mut out = None;
     let mut warm = None;
     let mut compare = None;
+    let mut throttled = false;
+    let mut shared_budget = false;
+    let mut cold = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -67,9 +79,12 @@ fn parse_args() -> Result<Args> {
             "--out" => out = Some(PathBuf::from(it.next().context("--out FILE")?)),
             "--compare" => compare = Some(PathBuf::from(it.next().context("--compare DIR")?)),
             "--warm" => warm = Some(it.next().context("--warm N")?.parse()?),
+            "--cold" => cold = Some(it.next().context("--cold N")?.parse()?),
+            "--throttled" => throttled = true,
+            "--shared-budget" => shared_budget = true,
             "-h" | "--help" => {
                 println!(
-                    "bench [--quick] [--bin-dir DIR] [--out FILE] [--warm N] [--compare OTHER_DIR]"
+                    "bench [--quick] [--bin-dir DIR] [--out FILE] [--warm N] [--compare OTHER_DIR]\n      bench --throttled [--bin-dir DIR] [--cold N] [--warm N] [--shared-budget]   (cgroup v1 CPU quota of a 128 MB and a 1024 MB Lambda; needs a writable /sys/fs/cgroup/cpu)"
                 );
                 std::process::exit(0);
             }
@@ -90,6 +105,9 @@ fn parse_args() -> Result<Args> {
         quick,
         warm,
         compare,
+        throttled,
+        shared_budget,
+        cold,
         bin_dir,
         out,
         root,
@@ -118,12 +136,34 @@ struct Env {
 const ROUNDS: usize = 5;
 
 fn spawn(bin: &Path, api: &RuntimeApi, env: &Env, endpoint: &str) -> Result<Child> {
-    let child = Command::new(bin)
+    spawn_in(bin, api, env, endpoint, None, 128)
+}
+
+/// [`spawn`], inside `group` when given (through its wrapper, so the process is in
+/// the group from its first instruction), telling the function its memory size.
+fn spawn_in(
+    bin: &Path,
+    api: &RuntimeApi,
+    env: &Env,
+    endpoint: &str,
+    group: Option<&bench::throttle::CpuCgroup>,
+    memory_mb: u32,
+) -> Result<Child> {
+    let mut command = match group {
+        Some(g) => {
+            let (program, args) = g.wrap(bin);
+            let mut c = Command::new(program);
+            c.args(args);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let child = command
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string())
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
@@ -672,6 +712,7 @@ async fn main() -> Result<()> {
         (30, 500, 40)
     };
     let n_warm = args.warm.unwrap_or(n_warm);
+    let n_cold = args.cold.unwrap_or(n_cold);
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
         .context("AWS_ENDPOINT_URL_DYNAMODB must point at DynamoDB Local")?;
     if !endpoint.starts_with("http://127.0.0.1") && !endpoint.starts_with("http://localhost") {
@@ -781,6 +822,23 @@ async fn main() -> Result<()> {
 
     if let Some(other) = &args.compare {
         return compare(&args.bin_dir, other, &env, &endpoints, n_warm).await;
+    }
+    if args.throttled {
+        let idle_cashout = api_event(root, "cashout_ok", &idle_token, None)?;
+        let result = throttled::run(
+            &args,
+            &env,
+            &endpoints,
+            &idle_cashout,
+            &cold_ledger,
+            args.cold.unwrap_or(20),
+            args.warm.unwrap_or(200),
+            !args.shared_budget,
+        )
+        .await;
+        let _ = ctx.db.delete_table().table_name(&table).send().await;
+        let _ = std::fs::remove_dir_all(&env.cert_dir);
+        return result;
     }
 
     // Cold starts: the floors and every function, in the same run.
