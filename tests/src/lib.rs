@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::config::{
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::HeaderValue;
-use serde_json::Value;
+use serde_json::{json, Value};
 use shared::auth::{create_token, Ability};
 use shared::config::Config;
 use shared::currency::Currency;
@@ -542,4 +542,28 @@ pub fn assert_same_table(before: &[Item], after: &[Item], what: &str) {
         let keys_after: Vec<_> = after.iter().map(item_key).collect();
         panic!("{what} changed the table:\nbefore {keys_before:?}\nafter  {keys_after:?}");
     }
+}
+
+// ------------------------------------------------ envelopes and fixtures
+
+/// The envelope of a 200.
+pub fn ok(data: Value) -> Value {
+    json!({"success": true, "errors_message": null, "data": data})
+}
+
+/// The envelope of a refusal.
+pub fn error(message: &str) -> Value {
+    json!({"success": false, "errors_message": message, "data": null})
+}
+
+/// Valid USD payout details.
+pub fn usd_details() -> Value {
+    json!({"account_number": "000123456789", "routing_number": "021000021"})
+}
+
+/// A sample event of `events/` as JSON.
+pub fn load_event(name: &str) -> Value {
+    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"))
 }

@@ -73,12 +73,6 @@ impl Route {
     }
 }
 
-fn load_event(name: &str) -> Value {
-    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"))
-}
-
 /// The route's sample event, changed by `adjust` (as JSON, before lambda_http
 /// parses it, like the Lambda runtime does), with `token` as bearer.
 fn event_request(route: Route, token: Option<&str>, adjust: impl FnOnce(&mut Value)) -> Request {
@@ -233,10 +227,6 @@ impl Secrets {
             assert!(run < 64, "{route:?}: a hash-like run in {text}");
         }
     }
-}
-
-fn usd_details() -> Value {
-    json!({"account_number": "000123456789", "routing_number": "021000021"})
 }
 
 async fn earn(ctx: &Ctx, user_id: i64, event_id: &str, amount: i64, affiliate: bool) {

@@ -47,20 +47,6 @@ fn created() -> Value {
     json!({"success": true, "errors_message": null, "data": CREATED})
 }
 
-fn error(message: &str) -> Value {
-    json!({"success": false, "errors_message": message, "data": null})
-}
-
-fn usd_details() -> Value {
-    json!({"account_number": "000123456789", "routing_number": "021000021"})
-}
-
-fn load_event(name: &str) -> Value {
-    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"))
-}
-
 /// A cashout request from `events/cashout_ok.json` with `token`.
 fn cashout_request(token: &str) -> Request {
     with_auth(request("cashout_ok"), Some(&bearer(token)))

@@ -87,10 +87,6 @@ fn thumb(url: &str, width: i64, height: i64) -> Value {
     json!({"url": url, "width": width, "height": height})
 }
 
-fn ok(data: Value) -> Value {
-    json!({"success": true, "errors_message": null, "data": data})
-}
-
 fn refused(message: &str) -> Value {
     json!({"success": false, "errors_message": message, "data": null})
 }

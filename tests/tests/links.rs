@@ -54,10 +54,6 @@ fn cid(c: Currency) -> i64 {
     }
 }
 
-fn ok(data: Value) -> Value {
-    json!({"success": true, "errors_message": null, "data": data})
-}
-
 fn refused(message: &str) -> Value {
     json!({"success": false, "errors_message": message, "data": null})
 }

@@ -31,24 +31,6 @@ const BAD_PAGE: &str = "The page must be an integer of at least 1.";
 const FILE_REASON: &str = "IBAN rejected by the bank";
 const BAD_REASON: &str = "the decline reason must be 1 to 500 characters";
 
-fn ok(data: Value) -> Value {
-    json!({"success": true, "errors_message": null, "data": data})
-}
-
-fn error(message: &str) -> Value {
-    json!({"success": false, "errors_message": message, "data": null})
-}
-
-fn usd_details() -> Value {
-    json!({"account_number": "000123456789", "routing_number": "021000021"})
-}
-
-fn load_event(name: &str) -> Value {
-    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"))
-}
-
 async fn creator(t: &TestCtx) -> TestUser {
     new_user_with(t, Currency::Usd, Some(&usd_details())).await
 }

@@ -28,12 +28,6 @@ use tests::*;
 // Helpers
 // ---------------------------------------------------------------------------
 
-fn load_event(name: &str) -> Value {
-    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"))
-}
-
 /// The sample event `name` with another raw query string, parsed by lambda_http
 /// as the Lambda runtime would. (lambda_http reads `rawQueryString`; the
 /// `queryStringParameters` map is filled in API Gateway's style to keep the event
@@ -83,14 +77,6 @@ async fn get_wallet(t: &TestCtx, token: &str, query: &str) -> (u16, Value) {
 /// GET /api/wallet/affiliate?<query> with `token`.
 async fn get_affiliate(t: &TestCtx, token: &str, query: &str) -> (u16, Value) {
     affiliate_call(t, authed(with_query("affiliate_ok", query), token)).await
-}
-
-fn ok(data: Value) -> Value {
-    json!({"success": true, "errors_message": null, "data": data})
-}
-
-fn error(message: &str) -> Value {
-    json!({"success": false, "errors_message": message, "data": null})
 }
 
 const UNAUTHENTICATED: &str = "Unauthenticated.";
