@@ -508,6 +508,24 @@ impl Sim {
         }
     }
 
+    /// Sends events to the `ledger` function as one delivery (an object, or an
+    /// array for several); its results, one per event (`None`: no answer in
+    /// time, or another number of results, a violation).
+    async fn send_to_ledger<M>(&mut self, batch: &[(String, Value, M)]) -> Option<Vec<Value>> {
+        let payload = match batch {
+            [one] => one.1.clone(),
+            many => Value::Array(many.iter().map(|e| e.1.clone()).collect()),
+        };
+        let ctx = self.ctx.clone();
+        let out = self.timed("ledger", ledger::handle(&ctx, payload)).await?;
+        let results = out.as_array().cloned().unwrap_or_default();
+        if results.len() != batch.len() {
+            self.violation(format!("ledger answered {out} for {} events", batch.len()));
+            return None;
+        }
+        Some(results)
+    }
+
     /// Delivers a batch of events to the `ledger` function and checks each result.
     async fn deliver(&mut self, ci: usize, batch: Vec<(String, Value, MoneyEvent)>) {
         for e in &batch {
@@ -515,19 +533,9 @@ impl Sim {
                 self.creators[ci].sent.push(e.clone());
             }
         }
-        let payload = match batch.as_slice() {
-            [one] => one.1.clone(),
-            many => Value::Array(many.iter().map(|e| e.1.clone()).collect()),
-        };
-        let ctx = self.ctx.clone();
-        let Some(out) = self.timed("ledger", ledger::handle(&ctx, payload)).await else {
+        let Some(results) = self.send_to_ledger(&batch).await else {
             return;
         };
-        let results = out.as_array().cloned().unwrap_or_default();
-        if results.len() != batch.len() {
-            self.violation(format!("ledger answered {out} for {} events", batch.len()));
-            return;
-        }
         let temporary = |r: &Value| {
             r.get("error")
                 .and_then(Value::as_str)
@@ -535,7 +543,10 @@ impl Sim {
         };
         if results.iter().any(temporary) {
             if !self.faulty {
-                self.violation(format!("temporary failure without faults: {out}"));
+                self.violation(format!(
+                    "temporary failure without faults: {}",
+                    Value::Array(results.clone())
+                ));
             }
             self.resolve_batch(ci, &batch, &results).await;
             return;

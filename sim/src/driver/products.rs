@@ -587,19 +587,9 @@ impl Sim {
         for e in &batch {
             self.remember_sent(e);
         }
-        let payload = match batch.as_slice() {
-            [one] => one.1.clone(),
-            many => Value::Array(many.iter().map(|e| e.1.clone()).collect()),
-        };
-        let ctx = self.ctx.clone();
-        let Some(out) = self.timed("ledger", ledger::handle(&ctx, payload)).await else {
+        let Some(results) = self.send_to_ledger(&batch).await else {
             return;
         };
-        let results = out.as_array().cloned().unwrap_or_default();
-        if results.len() != batch.len() {
-            self.violation(format!("ledger answered {out} for {} events", batch.len()));
-            return;
-        }
         self.settle(&batch, &results).await;
     }
 
