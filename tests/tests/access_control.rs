@@ -476,6 +476,38 @@ async fn revoked_and_deleted_user_tokens_are_refused_everywhere() {
             );
         }
     }
+    // Decided order of the checks (docs/decisions.md): token, then the
+    // request's input, then the account. A deleted user's token with a
+    // malformed body gets the body's 400, like any token; a revoked token
+    // gets 401 before the body is looked at.
+    let aggregate_with = |event: &str, token: &str| with_auth(request(event), Some(&bearer(token)));
+    for (event, token, want) in [
+        (
+            "aggregate_invalid_json",
+            &second,
+            (400, "The request body must be valid JSON."),
+        ),
+        (
+            "aggregate_json_array",
+            &second,
+            (422, "The request body must be a JSON object."),
+        ),
+        ("aggregate_empty_object", &second, (401, UNAUTHENTICATED)),
+        (
+            "aggregate_invalid_json",
+            &ann.user.token,
+            (401, UNAUTHENTICATED),
+        ),
+    ] {
+        let (status, body) =
+            status_and_json(aggregate::handle(&t, aggregate_with(event, token)).await);
+        assert_eq!(
+            (status, body["errors_message"].clone()),
+            (want.0, json!(want.1)),
+            "{event}"
+        );
+        assert_eq!(body["data"], Value::Null);
+    }
     // A wrong secret for a live token id, and a secret of the right length: 401.
     let bob = creator(&t, &mut secrets, "rev-bob").await;
     let (id, secret) = bob.user.token.split_once('|').expect("token");
