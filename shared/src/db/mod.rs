@@ -45,6 +45,18 @@ impl Ctx {
     }
 }
 
+/// The one builder of a client for DynamoDB Local (tests, simulator, bench,
+/// tools): loopback endpoint, dummy credentials, a fixed region. Callers add
+/// their interceptors and build. `tag` names the credentials' provider.
+pub fn local_config(endpoint: &str, tag: &'static str) -> aws_sdk_dynamodb::config::Builder {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, tag))
+}
+
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
