@@ -2,7 +2,6 @@
 //! run kills (SIGKILL, like a crashed host) and starts again on the same port
 //! and the same data folder, mid-step or between steps.
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::net::SocketAddr;
@@ -113,12 +112,7 @@ impl LocalDynamo {
 
     /// Until a real request (ListTables, straight to the port) succeeds.
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let conf = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(self.endpoint())
-            .credentials_provider(Credentials::new("test", "test", None, None, "sim"))
-            .build();
+        let conf = shared::db::local_config(&self.endpoint(), "sim").build();
         let client = aws_sdk_dynamodb::Client::from_conf(conf);
         let started = Instant::now();
         loop {

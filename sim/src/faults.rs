@@ -318,17 +318,10 @@ mod tests {
 #[cfg(test)]
 mod lost_answer {
     use super::*;
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     use shared::idempotency::{claim, Claim};
 
-    fn client(endpoint: String) -> aws_sdk_dynamodb::Client {
-        let conf = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(Credentials::new("test", "test", None, None, "sim"))
-            .build();
-        aws_sdk_dynamodb::Client::from_conf(conf)
+    fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(shared::db::local_config(endpoint, "sim").build())
     }
 
     #[tokio::test]
@@ -339,12 +332,12 @@ mod lost_answer {
             .and_then(|a| a.parse().ok())
             .expect("AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:PORT (run with make test)");
         let table = format!("sim-lost-{}", std::process::id());
-        shared::db::table::create_table(&client(endpoint), &table)
+        shared::db::table::create_table(&client(&endpoint), &table)
             .await
             .expect("table");
         let proxy = Proxy::start(upstream).await.expect("proxy");
         let ctx = shared::Ctx::new(
-            client(format!("http://{}", proxy.addr)),
+            client(&format!("http://{}", proxy.addr)),
             shared::config::Config::for_table(table),
         );
         proxy.arm(Some(Plan {

@@ -9,69 +9,48 @@ mod dynamo;
 mod faults;
 mod model;
 
+use clap::Parser;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, Clone)]
+/// A seeded simulator of money flows with concurrency, duplicates and
+/// injected faults, checked against an independent model after every step.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "sim", args_override_self = true)]
 pub struct Args {
+    /// The seed: the same seed, steps and creators replay the same run.
+    #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
+    /// The number of steps.
+    #[arg(long, value_name = "M", default_value_t = 200)]
     pub steps: u64,
+    /// The number of creators (clamped to 1..=50).
+    #[arg(long, value_name = "K", default_value_t = 6, value_parser = creators)]
     pub creators: usize,
+    /// Inject faults in every other block of 10 steps.
+    #[arg(long)]
     pub faults: bool,
-    /// Run a DynamoDB Local of its own (data on disk, jar in this folder)
-    /// and kill/restart it on a seeded schedule.
-    pub restarts: Option<std::path::PathBuf>,
+    /// Run a DynamoDB Local of its own (data on disk, DynamoDBLocal.jar in
+    /// this folder: `scripts/dynamodb-local.sh jar-dir`) and kill/restart it
+    /// on a seeded schedule.
+    #[arg(long, value_name = "JAR_DIR")]
+    pub restarts: Option<PathBuf>,
+    /// Print every operation and note.
+    #[arg(short, long)]
     pub verbose: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        seed: 1,
-        steps: 200,
-        creators: 6,
-        faults: false,
-        restarts: None,
-        verbose: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let mut value = |name: &str| -> Result<u64, String> {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| format!("{name} needs a non-negative integer"))
-        };
-        match a.as_str() {
-            "--seed" => args.seed = value("--seed")?,
-            "--steps" => args.steps = value("--steps")?,
-            "--creators" => {
-                args.creators = usize::try_from(value("--creators")?)
-                    .map_err(|e| e.to_string())?
-                    .clamp(1, 50)
-            }
-            "--faults" => args.faults = true,
-            "--restarts" => {
-                args.restarts = Some(it.next().map(Into::into).ok_or(
-                    "--restarts needs the folder of DynamoDBLocal.jar (scripts/dynamodb-local.sh jar-dir)",
-                )?)
-            }
-            "--verbose" | "-v" => args.verbose = true,
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?}; usage: sim --seed N --steps M [--creators K] [--faults] [--restarts JAR_DIR] [--verbose]"
-                ))
-            }
-        }
-    }
-    Ok(args)
+/// `--creators`: a non-negative integer, clamped to 1..=50.
+fn creators(value: &str) -> Result<usize, String> {
+    let n: u64 = value
+        .parse()
+        .map_err(|_| "a non-negative integer is needed".to_owned())?;
+    Ok(usize::try_from(n).map_err(|e| e.to_string())?.clamp(1, 50))
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    // Usage errors exit with status 2, as before.
+    let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -89,5 +68,47 @@ fn main() -> ExitCode {
             eprintln!("simulate: setup failed: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_and_flags_of_the_scripts() {
+        let a = Args::try_parse_from(["sim"]).expect("defaults");
+        assert_eq!(
+            (a.seed, a.steps, a.creators, a.faults, a.verbose),
+            (1, 200, 6, false, false)
+        );
+        assert!(a.restarts.is_none());
+        let a = Args::try_parse_from([
+            "sim",
+            "--seed",
+            "7",
+            "--steps",
+            "80",
+            "--creators",
+            "99",
+            "--faults",
+            "--restarts",
+            "/jars",
+            "-v",
+        ])
+        .expect("flags");
+        assert_eq!(
+            (a.seed, a.steps, a.creators, a.faults, a.verbose),
+            (7, 80, 50, true, true)
+        );
+        assert_eq!(a.restarts, Some(PathBuf::from("/jars")));
+        assert_eq!(
+            Args::try_parse_from(["sim", "--creators", "0"])
+                .expect("clamped")
+                .creators,
+            1
+        );
+        assert!(Args::try_parse_from(["sim", "--seed", "-1"]).is_err());
+        assert!(Args::try_parse_from(["sim", "--other"]).is_err());
     }
 }

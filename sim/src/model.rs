@@ -4,12 +4,25 @@
 use std::collections::BTreeMap;
 
 pub mod catalog;
+pub mod dashboard;
+pub mod links;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PayoutState {
     Requested,
     Paid,
     Declined,
+}
+
+impl PayoutState {
+    /// The status as the payouts endpoints show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PayoutState::Requested => "requested",
+            PayoutState::Paid => "paid",
+            PayoutState::Declined => "declined",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
