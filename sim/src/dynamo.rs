@@ -173,11 +173,7 @@ mod tests {
 
     #[test]
     fn the_restart_schedule_is_a_function_of_seed_and_step() {
-        let a: Vec<_> = (0..3000).map(|s| restart_for(7, s)).collect();
-        let b: Vec<_> = (0..3000).map(|s| restart_for(7, s)).collect();
-        let c: Vec<_> = (0..3000).map(|s| restart_for(8, s)).collect();
-        assert_eq!(a, b);
-        assert_ne!(a, c);
+        let a = crate::testing::seeded_schedule(restart_for, (7, 8), 3000);
         assert_eq!(a.iter().flatten().count() as u64, 3000 / RESTART_EVERY);
         for block in a.chunks(RESTART_EVERY as usize) {
             assert_eq!(block.iter().flatten().count(), 1, "one per block");

@@ -71,6 +71,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// What the tests of several modules share.
+#[cfg(test)]
+mod testing {
+    /// The schedule `f(seed, step)` of the first `steps` steps of seed
+    /// `seeds.0`, checked to be the same when computed again and another for
+    /// seed `seeds.1` (a failing seed replays the same schedule).
+    pub fn seeded_schedule<T: PartialEq + std::fmt::Debug>(
+        f: impl Fn(u64, u64) -> T,
+        seeds: (u64, u64),
+        steps: u64,
+    ) -> Vec<T> {
+        let schedule = |seed| (0..steps).map(|s| f(seed, s)).collect::<Vec<_>>();
+        let a = schedule(seeds.0);
+        assert_eq!(a, schedule(seeds.0), "the same seed, the same schedule");
+        assert_ne!(a, schedule(seeds.1), "another seed, another schedule");
+        a
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

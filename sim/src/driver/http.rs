@@ -158,13 +158,6 @@ impl Sim {
         Some(resps.into_iter().map(|r| self.envelope(what, r)).collect())
     }
 
-    /// A read refused: allowed only under faults, with a 5xx.
-    pub(super) fn read_refused(&mut self, what: &str, a: &Answer) {
-        if !(self.faulty && a.status >= 500) {
-            self.violation(format!("{what} read refused: {} {}", a.status, a.body));
-        }
-    }
-
     /// A refusal or an answer compared with the model's.
     pub(super) fn compare_answer(
         &mut self,
