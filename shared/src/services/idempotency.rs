@@ -7,21 +7,15 @@
 //! on still holding it. A request refused before the transaction gives the
 //! key back: rejections are not stored.
 
-use crate::db::item::{get_i64, get_opt_str, get_str, n, opt_s, s, Item};
-use crate::db::keys;
-use crate::db::Ctx;
-use crate::envelope::ApiResponse;
-use crate::error::AppError;
+use crate::services::error::AppError;
+use crate::store::item::{get_i64, get_opt_str, get_str, n, opt_s, s, Item};
+use crate::store::keys::{self, Key};
+use crate::store::{Ctx, StoreError};
 use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
-use lambda_http::http::HeaderMap;
-use serde_json::Value;
 
-pub const HEADER: &str = "idempotency-key";
-pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 pub const REPLAY_WINDOW_SECONDS: i64 = 30 * 24 * 3600;
 /// How long an in-flight claim blocks the key if its request never finishes.
 pub const LOCK_SECONDS: i64 = 60;
-pub const MAX_KEY_LEN: usize = 255;
 
 const STATE: &str = "state";
 const IN_FLIGHT: &str = "in_flight";
@@ -35,28 +29,6 @@ const STATUS: &str = "response_status";
 const BODY: &str = "response_body";
 const LOCATION: &str = "response_location";
 
-/// The key of the request, if it sent one: 1 to 255 visible ASCII characters,
-/// given once.
-pub fn parse_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    let mut values = headers.get_all(HEADER).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(AppError::BadIdempotencyKey);
-    }
-    let bytes = value.as_bytes();
-    if bytes.is_empty()
-        || bytes.len() > MAX_KEY_LEN
-        || !bytes.iter().all(|b| (0x21..=0x7e).contains(b))
-    {
-        return Err(AppError::BadIdempotencyKey);
-    }
-    String::from_utf8(bytes.to_vec())
-        .map(Some)
-        .map_err(|_| AppError::BadIdempotencyKey)
-}
-
 /// A response as stored for replays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -64,34 +36,6 @@ pub struct StoredResponse {
     /// The exact body text first sent.
     pub body: String,
     pub location: Option<String>,
-}
-
-impl StoredResponse {
-    pub fn of(response: &ApiResponse) -> Self {
-        Self {
-            status: response.status,
-            body: response.body.to_string(),
-            location: response
-                .headers
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case("location"))
-                .map(|(_, v)| v.clone()),
-        }
-    }
-
-    /// The first response again, marked as a replay.
-    pub fn replay(&self) -> Result<ApiResponse, AppError> {
-        let body: Value = serde_json::from_str(&self.body).map_err(AppError::internal)?;
-        let mut response = ApiResponse {
-            status: self.status,
-            headers: Vec::new(),
-            body,
-        };
-        if let Some(location) = &self.location {
-            response = response.with_header("Location", location.clone());
-        }
-        Ok(response.with_header(REPLAYED_HEADER, "true"))
-    }
 }
 
 /// What claiming a key found.
@@ -182,7 +126,7 @@ pub async fn claim(ctx: &Ctx, user_id: i64, key: &str, now: i64) -> Result<Claim
                     }))
                 }
                 Some(_) => Ok(Claim::InFlight),
-                None => Err(err.into()),
+                None => Err(StoreError::from(err).into()),
             }
         }
     }
@@ -221,7 +165,8 @@ pub fn complete(
         .expression_attribute_names("#state", STATE)
         .expression_attribute_values(":nonce", s(&lock.nonce))
         .expression_attribute_values(":in_flight", s(IN_FLIGHT))
-        .build()?;
+        .build()
+        .map_err(StoreError::from)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -232,8 +177,7 @@ pub async fn release(ctx: &Ctx, lock: &Lock) {
         .db
         .delete_item()
         .table_name(ctx.table())
-        .key(keys::PK, s(keys::idempotency_pk(lock.user_id, &lock.key)))
-        .key(keys::SK, s(keys::IDEMPOTENCY_SK))
+        .set_key(Some(Key::idempotency(lock.user_id, &lock.key).item()))
         .condition_expression("#nonce = :nonce AND #state = :in_flight")
         .expression_attribute_names("#nonce", NONCE)
         .expression_attribute_names("#state", STATE)
@@ -242,57 +186,6 @@ pub async fn release(ctx: &Ctx, lock: &Lock) {
         .send()
         .await;
     if let Err(err) = result {
-        tracing::warn!(error = %crate::error::cause_chain(&err), "could not release an idempotency key");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use lambda_http::http::HeaderValue;
-
-    fn key(values: &[&[u8]]) -> Result<Option<String>, String> {
-        let mut h = HeaderMap::new();
-        for v in values {
-            h.append(HEADER, HeaderValue::from_bytes(v).unwrap());
-        }
-        parse_key(&h).map_err(|e| e.public_message())
-    }
-
-    #[test]
-    fn keys_are_visible_ascii_up_to_255() {
-        assert_eq!(key(&[]), Ok(None));
-        assert_eq!(key(&[b"abc-123_!~"]), Ok(Some("abc-123_!~".into())));
-        assert_eq!(
-            key(&["k".repeat(255).as_bytes()]),
-            Ok(Some("k".repeat(255)))
-        );
-        let msg = "The Idempotency-Key header must be 1 to 255 visible ASCII characters.";
-        for bad in [
-            &b""[..],
-            b"a b",
-            b"tab\there",
-            "é".as_bytes(),
-            "k".repeat(256).as_bytes(),
-        ] {
-            assert_eq!(key(&[bad]), Err(msg.to_owned()), "{bad:?}");
-        }
-        assert_eq!(key(&[b"a", b"b"]), Err(msg.to_owned()));
-    }
-
-    #[test]
-    fn stored_responses_replay_byte_identical_with_the_marker() {
-        let first = ApiResponse::ok("Cashout created successfully")
-            .with_header("Location", "/api/wallet/payouts/7");
-        let stored = StoredResponse::of(&first);
-        let again = stored.replay().unwrap();
-        assert_eq!(again.status, 200);
-        assert_eq!(again.body.to_string(), first.body.to_string());
-        assert!(again
-            .headers
-            .contains(&("Location".into(), "/api/wallet/payouts/7".into())));
-        assert!(again
-            .headers
-            .contains(&(REPLAYED_HEADER.into(), "true".into())));
+        tracing::warn!(error = %crate::services::error::cause_chain(&err), "could not release an idempotency key");
     }
 }

@@ -1,6 +1,6 @@
 //! Internal events (SPEC section 6): parsing and validation, before anything is written.
 
-use crate::db::ids::MAX_ID;
+use crate::ids::MAX_ID;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -337,6 +337,17 @@ pub fn split_events(input: &str) -> Result<Vec<Value>, InvalidEvent> {
                 .map_err(|e| invalid(format!("line {}: not valid JSON: {e}", n + 1)))
         })
         .collect()
+}
+
+/// The record that makes an event apply at most once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub event_id: String,
+    pub payload_sha256: String,
+    pub user_id: i64,
+    /// The entry the event wrote, if it wrote one.
+    pub entry_id: Option<i64>,
+    pub applied_at: i64,
 }
 
 #[cfg(test)]

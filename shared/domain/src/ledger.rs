@@ -4,10 +4,8 @@
 //! The bucket rule of each entry type lives in [`EntryType::deltas`]; the
 //! invariants every new state must keep live in [`next_balance`].
 
-pub mod apply;
-pub mod event;
-
-use crate::db::model::{Balance, Deltas};
+use crate::currency::Currency;
+use crate::product::Analytics;
 
 /// The type of a ledger entry (the `type` field of a transaction item).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,6 +112,67 @@ impl EntryType {
     pub fn may_overdraw_available(self) -> bool {
         matches!(self, EntryType::Fee | EntryType::Refund)
     }
+}
+
+/// The wallet buckets, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Balance {
+    pub available: i64,
+    pub hold: i64,
+    pub pending: i64,
+    pub referral_revenue: i64,
+}
+
+impl Balance {
+    /// `available + hold + pending`, or `None` on overflow.
+    pub fn total(&self) -> Option<i64> {
+        self.available
+            .checked_add(self.hold)?
+            .checked_add(self.pending)
+    }
+}
+
+/// One immutable ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: i64,
+    pub user_id: i64,
+    pub entry_type: EntryType,
+    /// Always positive; the sign is in the deltas.
+    pub amount: i64,
+    pub title: Option<String>,
+    /// Epoch seconds, UTC.
+    pub created_at: i64,
+    pub currency: Currency,
+    pub event_id: Option<String>,
+    pub product_id: Option<i64>,
+    pub payout_id: Option<i64>,
+    /// What the entry did to each bucket (kept for audits and invariant checks).
+    pub deltas: Deltas,
+}
+
+/// Signed change of each bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deltas {
+    pub available: i64,
+    pub hold: i64,
+    pub pending: i64,
+}
+
+/// One change of one wallet, before it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movement {
+    pub entry_type: EntryType,
+    pub amount: i64,
+    /// For earnings: goes to `hold` instead of `available`.
+    pub held: bool,
+    pub title: Option<String>,
+    pub created_at: i64,
+    pub event_id: Option<String>,
+    pub product_id: Option<i64>,
+    pub payout_id: Option<i64>,
+    /// What the movement changes in the account's product counters.
+    pub analytics: Analytics,
 }
 
 /// Why a movement cannot be applied to a wallet.

@@ -5,84 +5,45 @@ use super::item::{
     ItemError,
 };
 use super::keys;
-use crate::currency::Currency;
-use crate::ledger::EntryType;
+use domain::account::{Account, Link};
+use domain::currency::Currency;
+use domain::event::EventRecord;
+use domain::ledger::{Balance, Deltas, Entry, EntryType};
+use domain::lot::Lot;
+use domain::payout::{Payout, PayoutStatus};
+use domain::product::{Analytics, Product};
+use domain::token::{Ability, Token};
 
-/// A user: profile, wallet buckets and the counters of its two entry lists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub user_id: i64,
-    pub email: String,
-    pub display_name: String,
-    pub currency: Currency,
-    /// Validated payout details as a JSON object text, if any.
-    pub payout_details: Option<String>,
-    pub deleted: bool,
-    pub created_at: i64,
-    pub balance: Balance,
-    /// Entries in the public list (all but `RELEASE_PENDING`).
-    pub public_count: i64,
-    /// Entries in the affiliate list.
-    pub affiliate_count: i64,
-    /// Payouts ever requested (the user's payout list).
-    pub payout_count: i64,
-    /// Dashboard counters over the account's products (kept by the ledger).
-    pub analytics: crate::analytics::Analytics,
-    /// Set on a child account: its master.
-    pub master_id: Option<i64>,
-    /// Set on a master account: its children, in the order they were linked.
-    pub children: Vec<Link>,
-    /// Bumped by every write, the condition of optimistic concurrency.
-    pub version: i64,
+/// Reads a stored record from its item.
+pub trait Decode: Sized {
+    fn from_item(item: &Item) -> Result<Self, ItemError>;
 }
 
-/// A master -> child link, as stored in the master's account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Link {
-    pub link_id: i64,
-    pub child_id: i64,
-    pub linked_at: i64,
+/// A record stored as one item of its own (its keys included).
+pub trait Record: Decode {
+    fn to_item(&self) -> Item;
 }
 
-impl Link {
-    pub fn to_attr(&self) -> AttributeValue {
-        AttributeValue::M(
-            [
-                (attr::LINK_ID.to_owned(), n(self.link_id)),
-                (attr::CHILD_ID.to_owned(), n(self.child_id)),
-                (attr::LINKED_AT.to_owned(), n(self.linked_at)),
-            ]
-            .into(),
-        )
-    }
-
-    pub fn from_attr(value: &AttributeValue) -> Result<Self, ItemError> {
-        match value {
-            AttributeValue::M(map) => Ok(Self {
-                link_id: get_i64(map, attr::LINK_ID)?,
-                child_id: get_i64(map, attr::CHILD_ID)?,
-                linked_at: get_i64(map, attr::LINKED_AT)?,
-            }),
-            _ => Err(ItemError::Invalid(attr::CHILDREN.to_owned())),
-        }
-    }
+/// A master -> child link, as stored in the master's `children` list.
+pub fn link_attr(link: &Link) -> AttributeValue {
+    AttributeValue::M(
+        [
+            (attr::LINK_ID.to_owned(), n(link.link_id)),
+            (attr::CHILD_ID.to_owned(), n(link.child_id)),
+            (attr::LINKED_AT.to_owned(), n(link.linked_at)),
+        ]
+        .into(),
+    )
 }
 
-/// The wallet buckets, in minor units.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Balance {
-    pub available: i64,
-    pub hold: i64,
-    pub pending: i64,
-    pub referral_revenue: i64,
-}
-
-impl Balance {
-    /// `available + hold + pending`, or `None` on overflow.
-    pub fn total(&self) -> Option<i64> {
-        self.available
-            .checked_add(self.hold)?
-            .checked_add(self.pending)
+pub fn link_from_attr(value: &AttributeValue) -> Result<Link, ItemError> {
+    match value {
+        AttributeValue::M(map) => Ok(Link {
+            link_id: get_i64(map, attr::LINK_ID)?,
+            child_id: get_i64(map, attr::CHILD_ID)?,
+            linked_at: get_i64(map, attr::LINKED_AT)?,
+        }),
+        _ => Err(ItemError::Invalid(attr::CHILDREN.to_owned())),
     }
 }
 
@@ -113,8 +74,8 @@ pub mod attr {
     pub const VERSION: &str = "version";
 }
 
-impl Account {
-    pub fn to_item(&self) -> Item {
+impl Record for Account {
+    fn to_item(&self) -> Item {
         use attr::*;
         let mut item: Item = [
             (keys::PK.to_owned(), s(keys::user_pk(self.user_id))),
@@ -141,19 +102,21 @@ impl Account {
             ),
             (
                 CHILDREN.to_owned(),
-                AttributeValue::L(self.children.iter().map(Link::to_attr).collect()),
+                AttributeValue::L(self.children.iter().map(link_attr).collect()),
             ),
             (VERSION.to_owned(), n(self.version)),
         ]
         .into();
-        item.extend(self.balance.to_attrs());
+        item.extend(balance_attrs(&self.balance));
         if let Some(master) = self.master_id {
             item.insert(MASTER_ID.to_owned(), n(master));
         }
         item
     }
+}
 
-    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+impl Decode for Account {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         use attr::*;
         let currency_id = get_i64(item, CURRENCY_ID)?;
         Ok(Self {
@@ -169,7 +132,7 @@ impl Account {
             public_count: get_i64(item, PUBLIC_COUNT)?,
             affiliate_count: get_i64(item, AFFILIATE_COUNT)?,
             payout_count: get_opt_i64(item, PAYOUT_COUNT)?.unwrap_or(0),
-            analytics: crate::analytics::Analytics {
+            analytics: Analytics {
                 content_items: get_opt_i64(item, CONTENT_ITEMS)?.unwrap_or(0),
                 link_clicks: get_opt_i64(item, LINK_CLICKS)?.unwrap_or(0),
                 unlocks: get_opt_i64(item, UNLOCKS)?.unwrap_or(0),
@@ -178,7 +141,7 @@ impl Account {
             master_id: get_opt_i64(item, MASTER_ID)?,
             children: match item.get(CHILDREN) {
                 Some(AttributeValue::L(list)) => {
-                    list.iter().map(Link::from_attr).collect::<Result<_, _>>()?
+                    list.iter().map(link_from_attr).collect::<Result<_, _>>()?
                 }
                 Some(AttributeValue::Null(_)) | None => Vec::new(),
                 Some(_) => return Err(ItemError::Invalid(CHILDREN.to_owned())),
@@ -186,25 +149,21 @@ impl Account {
             version: get_i64(item, VERSION)?,
         })
     }
-
-    pub fn has_payout_details(&self) -> bool {
-        self.payout_details.is_some()
-    }
 }
 
-impl Balance {
-    pub fn to_attrs(&self) -> Item {
-        use attr::*;
-        [
-            (AVAILABLE.to_owned(), n(self.available)),
-            (HOLD.to_owned(), n(self.hold)),
-            (PENDING.to_owned(), n(self.pending)),
-            (REFERRAL_REVENUE.to_owned(), n(self.referral_revenue)),
-        ]
-        .into()
-    }
+fn balance_attrs(balance: &Balance) -> Item {
+    use attr::*;
+    [
+        (AVAILABLE.to_owned(), n(balance.available)),
+        (HOLD.to_owned(), n(balance.hold)),
+        (PENDING.to_owned(), n(balance.pending)),
+        (REFERRAL_REVENUE.to_owned(), n(balance.referral_revenue)),
+    ]
+    .into()
+}
 
-    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+impl Decode for Balance {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         use attr::*;
         Ok(Self {
             available: get_i64(item, AVAILABLE)?,
@@ -213,33 +172,6 @@ impl Balance {
             referral_revenue: get_i64(item, REFERRAL_REVENUE)?,
         })
     }
-}
-
-/// One immutable ledger entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub id: i64,
-    pub user_id: i64,
-    pub entry_type: EntryType,
-    /// Always positive; the sign is in the deltas.
-    pub amount: i64,
-    pub title: Option<String>,
-    /// Epoch seconds, UTC.
-    pub created_at: i64,
-    pub currency: Currency,
-    pub event_id: Option<String>,
-    pub product_id: Option<i64>,
-    pub payout_id: Option<i64>,
-    /// What the entry did to each bucket (kept for audits and invariant checks).
-    pub deltas: Deltas,
-}
-
-/// Signed change of each bucket.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Deltas {
-    pub available: i64,
-    pub hold: i64,
-    pub pending: i64,
 }
 
 mod entry_attr {
@@ -255,36 +187,36 @@ mod entry_attr {
     pub const D_PENDING: &str = "d_pending";
 }
 
-impl Entry {
-    /// The item stored at `sk` in the user's partition.
-    pub fn to_item(&self, sk: String) -> Item {
-        use entry_attr::*;
-        let mut item: Item = [
-            (keys::PK.to_owned(), s(keys::user_pk(self.user_id))),
-            (keys::SK.to_owned(), s(sk)),
-            (ID.to_owned(), n(self.id)),
-            (attr::USER_ID.to_owned(), n(self.user_id)),
-            (TYPE.to_owned(), s(self.entry_type.as_str())),
-            (AMOUNT.to_owned(), n(self.amount)),
-            (TITLE.to_owned(), opt_s(self.title.as_deref())),
-            (attr::CREATED_AT.to_owned(), n(self.created_at)),
-            (attr::CURRENCY_ID.to_owned(), n(self.currency.id())),
-            (EVENT_ID.to_owned(), opt_s(self.event_id.as_deref())),
-            (D_AVAILABLE.to_owned(), n(self.deltas.available)),
-            (D_HOLD.to_owned(), n(self.deltas.hold)),
-            (D_PENDING.to_owned(), n(self.deltas.pending)),
-        ]
-        .into();
-        if let Some(p) = self.product_id {
-            item.insert(PRODUCT_ID.to_owned(), n(p));
-        }
-        if let Some(p) = self.payout_id {
-            item.insert(PAYOUT_ID.to_owned(), n(p));
-        }
-        item
+/// The item of `entry` stored at `sk` in the user's partition.
+pub fn entry_item(entry: &Entry, sk: String) -> Item {
+    use entry_attr::*;
+    let mut item: Item = [
+        (keys::PK.to_owned(), s(keys::user_pk(entry.user_id))),
+        (keys::SK.to_owned(), s(sk)),
+        (ID.to_owned(), n(entry.id)),
+        (attr::USER_ID.to_owned(), n(entry.user_id)),
+        (TYPE.to_owned(), s(entry.entry_type.as_str())),
+        (AMOUNT.to_owned(), n(entry.amount)),
+        (TITLE.to_owned(), opt_s(entry.title.as_deref())),
+        (attr::CREATED_AT.to_owned(), n(entry.created_at)),
+        (attr::CURRENCY_ID.to_owned(), n(entry.currency.id())),
+        (EVENT_ID.to_owned(), opt_s(entry.event_id.as_deref())),
+        (D_AVAILABLE.to_owned(), n(entry.deltas.available)),
+        (D_HOLD.to_owned(), n(entry.deltas.hold)),
+        (D_PENDING.to_owned(), n(entry.deltas.pending)),
+    ]
+    .into();
+    if let Some(p) = entry.product_id {
+        item.insert(PRODUCT_ID.to_owned(), n(p));
     }
+    if let Some(p) = entry.payout_id {
+        item.insert(PAYOUT_ID.to_owned(), n(p));
+    }
+    item
+}
 
-    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+impl Decode for Entry {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         use entry_attr::*;
         let type_name = get_str(item, TYPE)?;
         Ok(Self {
@@ -309,17 +241,6 @@ impl Entry {
     }
 }
 
-/// An API token (Sanctum style): only the SHA-256 of its secret is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
-    pub token_id: i64,
-    pub user_id: i64,
-    pub secret_sha256: String,
-    pub ability: crate::auth::Ability,
-    pub revoked: bool,
-    pub created_at: i64,
-}
-
 mod token_attr {
     pub const TOKEN_ID: &str = "token_id";
     pub const SECRET_SHA256: &str = "secret_sha256";
@@ -327,8 +248,8 @@ mod token_attr {
     pub const REVOKED: &str = "revoked";
 }
 
-impl Token {
-    pub fn to_item(&self) -> Item {
+impl Record for Token {
+    fn to_item(&self) -> Item {
         use token_attr::*;
         [
             (keys::PK.to_owned(), s(keys::token_pk(self.token_id))),
@@ -342,14 +263,16 @@ impl Token {
         ]
         .into()
     }
+}
 
-    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+impl Decode for Token {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         use token_attr::*;
         Ok(Self {
             token_id: get_i64(item, TOKEN_ID)?,
             user_id: get_i64(item, attr::USER_ID)?,
             secret_sha256: get_str(item, SECRET_SHA256)?.to_owned(),
-            ability: crate::auth::Ability::parse(get_str(item, ABILITY)?)
+            ability: Ability::parse(get_str(item, ABILITY)?)
                 .ok_or_else(|| ItemError::Invalid(ABILITY.to_owned()))?,
             revoked: get_bool(item, REVOKED)?,
             created_at: get_i64(item, attr::CREATED_AT)?,
@@ -359,17 +282,6 @@ impl Token {
 
 pub const REVOKED_ATTR: &str = token_attr::REVOKED;
 
-/// A hold lot: money on hold that one `release_hold` entry will release.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lot {
-    pub user_id: i64,
-    pub hold_event_id: String,
-    pub amount: i64,
-    /// Epoch seconds when it matures; `None` for an operator hold.
-    pub release_at: Option<i64>,
-    pub released: bool,
-}
-
 pub mod lot_attr {
     pub const HOLD_EVENT_ID: &str = "hold_event_id";
     pub const AMOUNT: &str = "amount";
@@ -377,8 +289,8 @@ pub mod lot_attr {
     pub const RELEASED: &str = "released";
 }
 
-impl Lot {
-    pub fn to_item(&self) -> Item {
+impl Record for Lot {
+    fn to_item(&self) -> Item {
         use lot_attr::*;
         let mut item: Item = [
             (keys::PK.to_owned(), s(keys::user_pk(self.user_id))),
@@ -404,8 +316,10 @@ impl Lot {
         }
         item
     }
+}
 
-    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+impl Decode for Lot {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         use lot_attr::*;
         Ok(Self {
             user_id: get_i64(item, attr::USER_ID)?,
@@ -417,17 +331,6 @@ impl Lot {
     }
 }
 
-/// The record that makes an event apply at most once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventRecord {
-    pub event_id: String,
-    pub payload_sha256: String,
-    pub user_id: i64,
-    /// The entry the event wrote, if it wrote one.
-    pub entry_id: Option<i64>,
-    pub applied_at: i64,
-}
-
 mod event_attr {
     pub const EVENT_ID: &str = "event_id";
     pub const PAYLOAD_SHA256: &str = "payload_sha256";
@@ -435,8 +338,8 @@ mod event_attr {
     pub const APPLIED_AT: &str = "applied_at";
 }
 
-impl EventRecord {
-    pub fn to_item(&self) -> Item {
+impl Record for EventRecord {
+    fn to_item(&self) -> Item {
         use event_attr::*;
         let mut item: Item = [
             (keys::PK.to_owned(), s(keys::event_pk(&self.event_id))),
@@ -452,8 +355,10 @@ impl EventRecord {
         }
         item
     }
+}
 
-    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+impl Decode for EventRecord {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         use event_attr::*;
         Ok(Self {
             event_id: get_str(item, EVENT_ID)?.to_owned(),
@@ -463,52 +368,6 @@ impl EventRecord {
             applied_at: get_i64(item, APPLIED_AT)?,
         })
     }
-}
-
-/// Where a payout is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PayoutStatus {
-    Requested,
-    Paid,
-    Declined,
-}
-
-impl PayoutStatus {
-    pub const ALL: [PayoutStatus; 3] = [
-        PayoutStatus::Requested,
-        PayoutStatus::Paid,
-        PayoutStatus::Declined,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayoutStatus::Requested => "requested",
-            PayoutStatus::Paid => "paid",
-            PayoutStatus::Declined => "declined",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-}
-
-/// A payout: the whole available balance a creator cashed out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Payout {
-    pub payout_id: i64,
-    pub user_id: i64,
-    /// Position in the user's payout list (1-based).
-    pub seq: i64,
-    pub amount: i64,
-    pub currency: Currency,
-    pub status: PayoutStatus,
-    pub requested_at: i64,
-    pub decided_at: Option<i64>,
-    pub decline_reason: Option<String>,
-    /// The payout details at the time of the request.
-    pub payout_details: Option<String>,
 }
 
 pub mod payout_attr {
@@ -521,10 +380,10 @@ pub mod payout_attr {
     pub const DECLINE_REASON: &str = "decline_reason";
 }
 
-impl Payout {
+impl Record for Payout {
     /// The payout item, found by id (`PAYOUT#<id>`), in the status index.
-    pub fn to_item(&self) -> Item {
-        let mut item = self.attrs();
+    fn to_item(&self) -> Item {
+        let mut item = payout_attrs(self);
         item.insert(keys::PK.to_owned(), s(keys::payout_pk(self.payout_id)));
         item.insert(keys::SK.to_owned(), s(keys::PAYOUT_SK));
         item.insert(
@@ -540,43 +399,44 @@ impl Payout {
         );
         item
     }
+}
 
-    /// The copy in the user's payout list.
-    pub fn to_list_item(&self) -> Item {
-        let mut item = self.attrs();
-        item.insert(keys::PK.to_owned(), s(keys::user_pk(self.user_id)));
-        item.insert(keys::SK.to_owned(), s(keys::payout_list_sk(self.seq)));
-        item
-    }
+/// The copy of `payout` in the user's payout list.
+pub fn payout_list_item(payout: &Payout) -> Item {
+    let mut item = payout_attrs(payout);
+    item.insert(keys::PK.to_owned(), s(keys::user_pk(payout.user_id)));
+    item.insert(keys::SK.to_owned(), s(keys::payout_list_sk(payout.seq)));
+    item
+}
 
-    fn attrs(&self) -> Item {
-        use payout_attr::*;
-        [
-            (PAYOUT_ID.to_owned(), n(self.payout_id)),
-            (attr::USER_ID.to_owned(), n(self.user_id)),
-            (SEQ.to_owned(), n(self.seq)),
-            (AMOUNT.to_owned(), n(self.amount)),
-            (attr::CURRENCY_ID.to_owned(), n(self.currency.id())),
-            (STATUS.to_owned(), s(self.status.as_str())),
-            (REQUESTED_AT.to_owned(), n(self.requested_at)),
-            (
-                DECIDED_AT.to_owned(),
-                self.decided_at
-                    .map_or(super::item::AttributeValue::Null(true), n),
-            ),
-            (
-                DECLINE_REASON.to_owned(),
-                opt_s(self.decline_reason.as_deref()),
-            ),
-            (
-                attr::PAYOUT_DETAILS.to_owned(),
-                opt_s(self.payout_details.as_deref()),
-            ),
-        ]
-        .into()
-    }
+fn payout_attrs(payout: &Payout) -> Item {
+    use payout_attr::*;
+    [
+        (PAYOUT_ID.to_owned(), n(payout.payout_id)),
+        (attr::USER_ID.to_owned(), n(payout.user_id)),
+        (SEQ.to_owned(), n(payout.seq)),
+        (AMOUNT.to_owned(), n(payout.amount)),
+        (attr::CURRENCY_ID.to_owned(), n(payout.currency.id())),
+        (STATUS.to_owned(), s(payout.status.as_str())),
+        (REQUESTED_AT.to_owned(), n(payout.requested_at)),
+        (
+            DECIDED_AT.to_owned(),
+            payout.decided_at.map_or(AttributeValue::Null(true), n),
+        ),
+        (
+            DECLINE_REASON.to_owned(),
+            opt_s(payout.decline_reason.as_deref()),
+        ),
+        (
+            attr::PAYOUT_DETAILS.to_owned(),
+            opt_s(payout.payout_details.as_deref()),
+        ),
+    ]
+    .into()
+}
 
-    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+impl Decode for Payout {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         use payout_attr::*;
         Ok(Self {
             payout_id: get_i64(item, PAYOUT_ID)?,
@@ -595,22 +455,6 @@ impl Payout {
     }
 }
 
-/// A product of a creator, with its counters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Product {
-    pub product_id: i64,
-    pub user_id: i64,
-    pub title: Option<String>,
-    pub media_complete: bool,
-    pub deleted: bool,
-    pub thumbnail: Option<crate::ledger::event::Thumbnail>,
-    pub link_clicks: i64,
-    pub unlocks: i64,
-    pub total_earnings: i64,
-    /// Bumped by every write (optimistic concurrency); 0 = not stored yet.
-    pub version: i64,
-}
-
 pub mod product_attr {
     pub const PRODUCT_ID: &str = "product_id";
     pub const TITLE: &str = "title";
@@ -623,33 +467,8 @@ pub mod product_attr {
     pub const VERSION: &str = "version";
 }
 
-impl Product {
-    /// A product the events have not described yet.
-    pub fn new(product_id: i64, user_id: i64) -> Self {
-        Self {
-            product_id,
-            user_id,
-            title: None,
-            media_complete: false,
-            deleted: false,
-            thumbnail: None,
-            link_clicks: 0,
-            unlocks: 0,
-            total_earnings: 0,
-            version: 0,
-        }
-    }
-
-    /// Can rank in top_performing: not deleted, complete media, clicked.
-    pub fn can_rank(&self) -> bool {
-        !self.deleted && self.media_complete && self.link_clicks >= 1
-    }
-
-    pub fn conversion_rate_centi(&self) -> i64 {
-        crate::analytics::conversion_rate_centi(self.unlocks, self.link_clicks)
-    }
-
-    pub fn to_item(&self) -> Item {
+impl Record for Product {
+    fn to_item(&self) -> Item {
         use product_attr::*;
         let thumbnail = self
             .thumbnail
@@ -675,19 +494,14 @@ impl Product {
                 keys::GSI1_PK.to_owned(),
                 s(keys::top_products_gsi_pk(self.user_id)),
             );
-            item.insert(
-                keys::GSI1_SK.to_owned(),
-                s(keys::top_product_gsi_sk(
-                    self.conversion_rate_centi(),
-                    self.unlocks,
-                    self.product_id,
-                )),
-            );
+            item.insert(keys::GSI1_SK.to_owned(), s(keys::top_product_gsi_sk(self)));
         }
         item
     }
+}
 
-    pub fn from_item(item: &Item) -> Result<Self, ItemError> {
+impl Decode for Product {
+    fn from_item(item: &Item) -> Result<Self, ItemError> {
         use product_attr::*;
         let thumbnail = get_opt_str(item, THUMBNAIL)?
             .map(|text| {
@@ -731,7 +545,7 @@ mod tests {
             public_count: 7,
             affiliate_count: 1,
             payout_count: 2,
-            analytics: crate::analytics::Analytics {
+            analytics: Analytics {
                 content_items: 1,
                 link_clicks: 2,
                 unlocks: 3,
@@ -775,7 +589,7 @@ mod tests {
             },
         };
         assert_eq!(
-            Entry::from_item(&e.to_item(keys::hidden_entry_sk(5))),
+            Entry::from_item(&entry_item(&e, keys::hidden_entry_sk(5))),
             Ok(e)
         );
     }
@@ -813,16 +627,16 @@ mod tests {
             payout_details: None,
         };
         assert_eq!(Payout::from_item(&p.to_item()), Ok(p.clone()));
-        assert_eq!(Payout::from_item(&p.to_list_item()), Ok(p.clone()));
+        assert_eq!(Payout::from_item(&payout_list_item(&p)), Ok(p.clone()));
         assert_eq!(get_str(&p.to_item(), keys::GSI1_PK), Ok("PAYOUTS#declined"));
-        assert!(!p.to_list_item().contains_key(keys::GSI1_PK));
+        assert!(!payout_list_item(&p).contains_key(keys::GSI1_PK));
     }
 
     #[test]
     fn product_round_trips_and_ranks_only_when_eligible() {
         let mut p = Product::new(7, 42);
         p.title = Some("Sunset set".into());
-        p.thumbnail = Some(crate::ledger::event::Thumbnail {
+        p.thumbnail = Some(domain::event::Thumbnail {
             url: "https://x/7.jpg".into(),
             width: 640,
             height: 480,

@@ -1,7 +1,67 @@
 //! Product analytics kept by the ledger (SPEC 4.4 definitions): what a product
 //! adds to its account's counters, and conversion rates.
 
-use crate::db::model::Product;
+/// A product of a creator, with its counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub product_id: i64,
+    pub user_id: i64,
+    pub title: Option<String>,
+    pub media_complete: bool,
+    pub deleted: bool,
+    pub thumbnail: Option<crate::event::Thumbnail>,
+    pub link_clicks: i64,
+    pub unlocks: i64,
+    pub total_earnings: i64,
+    /// Bumped by every write (optimistic concurrency); 0 = not stored yet.
+    pub version: i64,
+}
+
+impl Product {
+    /// A product the events have not described yet.
+    pub fn new(product_id: i64, user_id: i64) -> Self {
+        Self {
+            product_id,
+            user_id,
+            title: None,
+            media_complete: false,
+            deleted: false,
+            thumbnail: None,
+            link_clicks: 0,
+            unlocks: 0,
+            total_earnings: 0,
+            version: 0,
+        }
+    }
+
+    /// Can rank in top_performing: not deleted, complete media, clicked.
+    pub fn can_rank(&self) -> bool {
+        !self.deleted && self.media_complete && self.link_clicks >= 1
+    }
+
+    pub fn conversion_rate_centi(&self) -> i64 {
+        conversion_rate_centi(self.unlocks, self.link_clicks)
+    }
+
+    /// Its place in `top_performing`: ascending order of this key is the
+    /// ranking (conversion rate desc, then unlocks desc, then id asc). The
+    /// stored top-products index key encodes exactly this order.
+    pub fn rank_key(&self) -> (std::cmp::Reverse<i64>, std::cmp::Reverse<i64>, i64) {
+        (
+            std::cmp::Reverse(self.conversion_rate_centi()),
+            std::cmp::Reverse(self.unlocks),
+            self.product_id,
+        )
+    }
+}
+
+/// How many products `top_performing` shows.
+pub const TOP_PERFORMING: usize = 5;
+
+/// The ranking of `top_performing` (see [`Product::rank_key`]).
+pub fn rank(products: &mut [Product]) {
+    products.sort_by_key(Product::rank_key);
+}
 
 /// The dashboard counters of an account (or what one product adds to them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -1,18 +1,15 @@
 //! Dashboard KPIs (SPEC 4.4 and 4.5): read from the stored per-account counters
 //! and each account's top-5 index, never by scanning products.
 
-use crate::analytics::{conversion_rate_centi, rate_number, Analytics};
-use crate::db::item::s;
-use crate::db::keys;
-use crate::db::model::{Account, Product};
-use crate::db::Ctx;
-use crate::error::AppError;
-use crate::ledger::apply::read_account;
-use aws_sdk_dynamodb::types::{Get, TransactGetItem};
+use crate::services::error::AppError;
+use crate::store::read::{read_accounts, read_live_account, top_products};
+use crate::store::Ctx;
+use domain::account::{live, Account};
+use domain::product::{
+    conversion_rate_centi, rank, rate_number, Analytics, Product, TOP_PERFORMING,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
-
-pub const TOP_PERFORMING: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct WalletBalance {
@@ -43,7 +40,7 @@ pub struct TopProduct {
     pub conversion_rate: f64,
     pub total_earnings: i64,
     pub currency_code: &'static str,
-    pub thumbnail: Option<crate::ledger::event::Thumbnail>,
+    pub thumbnail: Option<domain::event::Thumbnail>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -62,10 +59,8 @@ pub struct Summary {
 
 /// `GET /api/dashboard/summary`: the bearer alone. Two parallel reads.
 pub async fn summary(ctx: &Ctx, user_id: i64) -> Result<Summary, AppError> {
-    let (account, top) = tokio::join!(read_account(ctx, user_id), top_products(ctx, user_id));
-    let account = account?
-        .filter(|a| !a.deleted)
-        .ok_or(AppError::Unauthenticated)?;
+    let (account, top) = tokio::join!(read_live_account(ctx, user_id), top_products(ctx, user_id));
+    let account = account?.ok_or(AppError::Unauthenticated)?;
     build(vec![account], top?)
 }
 
@@ -104,9 +99,8 @@ pub async fn aggregate(
     user_id: i64,
     additional_tokens: Option<&[String]>,
 ) -> Result<Summary, AppError> {
-    let bearer = read_account(ctx, user_id)
+    let bearer = read_live_account(ctx, user_id)
         .await?
-        .filter(|a| !a.deleted)
         .ok_or(AppError::Unauthenticated)?;
     if bearer.master_id.is_some() && additional_tokens.is_some() {
         return Err(AppError::ChildCannotAggregate);
@@ -127,73 +121,15 @@ pub async fn aggregate(
     let mut top = Vec::new();
     for (account, products) in accounts.into_iter().zip(tops) {
         let products = products?;
-        match account {
-            Some(a) if !a.deleted => {
-                top.extend(products);
-                included.push(a);
-            }
-            _ => {}
+        if let Some(a) = live(account) {
+            top.extend(products);
+            included.push(a);
         }
     }
     if included.first().map(|a| a.user_id) != Some(user_id) {
         return Err(AppError::Unauthenticated);
     }
     build(included, top)
-}
-
-/// The accounts of `ids` in one consistent snapshot (TransactGetItems, at most
-/// 100), in the order of `ids`; `None` for an id without an account.
-pub async fn read_accounts(ctx: &Ctx, ids: &[i64]) -> Result<Vec<Option<Account>>, AppError> {
-    let mut request = ctx.db.transact_get_items();
-    for id in ids {
-        let get = Get::builder()
-            .table_name(ctx.table())
-            .key(keys::PK, s(keys::user_pk(*id)))
-            .key(keys::SK, s(keys::ACCOUNT_SK))
-            .build()?;
-        request = request.transact_items(TransactGetItem::builder().get(get).build());
-    }
-    let out = request.send().await?;
-    out.responses
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| {
-            r.item
-                .map(|item| Account::from_item(&item).map_err(AppError::internal))
-                .transpose()
-        })
-        .collect()
-}
-
-/// An account's best products (at most 5), from its sparse top index.
-pub async fn top_products(ctx: &Ctx, user_id: i64) -> Result<Vec<Product>, AppError> {
-    let out = ctx
-        .db
-        .query()
-        .table_name(ctx.table())
-        .index_name(keys::GSI1)
-        .key_condition_expression("GSI1PK = :pk")
-        .expression_attribute_values(":pk", s(keys::top_products_gsi_pk(user_id)))
-        .limit(TOP_PERFORMING as i32)
-        .send()
-        .await?;
-    out.items
-        .unwrap_or_default()
-        .iter()
-        .map(|item| Product::from_item(item).map_err(AppError::internal))
-        // The index may lag a write: check eligibility on the item itself.
-        .filter(|p| p.as_ref().map_or(true, Product::can_rank))
-        .collect()
-}
-
-/// The ranking: conversion rate desc, then unlocks desc, then id asc.
-pub fn rank(products: &mut [Product]) {
-    products.sort_by(|a, b| {
-        b.conversion_rate_centi()
-            .cmp(&a.conversion_rate_centi())
-            .then(b.unlocks.cmp(&a.unlocks))
-            .then(a.product_id.cmp(&b.product_id))
-    });
 }
 
 /// Builds the summary of `accounts` (the bearer first) with their candidate top products.

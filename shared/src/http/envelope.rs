@@ -1,10 +1,14 @@
 //! The response envelope `{"success", "errors_message", "data"}` of every public endpoint.
 
-use crate::error::{cause_chain, AppError};
+use crate::services::error::{cause_chain, AppError};
+use crate::services::idempotency::StoredResponse;
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::{json, Value};
+
+/// Marks a replayed response (an Idempotency-Key used before).
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 
 /// A response about to be sent: status, extra headers and the envelope body.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +87,35 @@ impl ApiResponse {
     }
 }
 
+impl ApiResponse {
+    /// This response as stored with an Idempotency-Key.
+    pub fn stored(&self) -> StoredResponse {
+        StoredResponse {
+            status: self.status,
+            body: self.body.to_string(),
+            location: self
+                .headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("location"))
+                .map(|(_, v)| v.clone()),
+        }
+    }
+
+    /// A stored response again, marked as a replay.
+    pub fn replay(stored: &StoredResponse) -> Result<ApiResponse, AppError> {
+        let body: Value = serde_json::from_str(&stored.body).map_err(AppError::internal)?;
+        let mut response = ApiResponse {
+            status: stored.status,
+            headers: Vec::new(),
+            body,
+        };
+        if let Some(location) = &stored.location {
+            response = response.with_header("Location", location.clone());
+        }
+        Ok(response.with_header(REPLAYED_HEADER, "true"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +156,21 @@ mod tests {
             .into_response();
         assert_eq!(resp.status(), 200);
         assert!(resp.headers().get("x-bad").is_none());
+    }
+
+    #[test]
+    fn stored_responses_replay_byte_identical_with_the_marker() {
+        let first = ApiResponse::ok("Cashout created successfully")
+            .with_header("Location", "/api/wallet/payouts/7");
+        let stored = first.stored();
+        let again = ApiResponse::replay(&stored).unwrap();
+        assert_eq!(again.status, 200);
+        assert_eq!(again.body.to_string(), first.body.to_string());
+        assert!(again
+            .headers
+            .contains(&("Location".into(), "/api/wallet/payouts/7".into())));
+        assert!(again
+            .headers
+            .contains(&(REPLAYED_HEADER.into(), "true".into())));
     }
 }

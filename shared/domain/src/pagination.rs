@@ -1,11 +1,19 @@
 //! `page` and `limit` (SPEC section 3, Pagination) and the page arithmetic of
 //! lists with contiguous sequence numbers.
 
-use crate::error::AppError;
 use serde::Serialize;
 
 pub const DEFAULT_LIMIT: i64 = 10;
 pub const MAX_LIMIT: i64 = 100;
+
+/// A bad `page` or `limit` (page first when both are bad).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PageError {
+    #[error("bad page parameter")]
+    BadPage,
+    #[error("bad limit parameter")]
+    BadLimit,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -33,16 +41,16 @@ fn digits(value: Option<&str>) -> Result<Option<i64>, ()> {
 pub fn parse_page_request(
     page: Option<&str>,
     limit: Option<&str>,
-) -> Result<PageRequest, AppError> {
+) -> Result<PageRequest, PageError> {
     let page = match digits(page) {
         Ok(None) => 1,
         Ok(Some(p)) if p >= 1 => p,
-        _ => return Err(AppError::BadPage),
+        _ => return Err(PageError::BadPage),
     };
     let limit = match digits(limit) {
         Ok(None) => DEFAULT_LIMIT,
         Ok(Some(l)) if (1..=MAX_LIMIT).contains(&l) => l,
-        _ => return Err(AppError::BadLimit),
+        _ => return Err(PageError::BadLimit),
     };
     Ok(PageRequest { page, limit })
 }
@@ -113,8 +121,8 @@ impl<T> Paginated<T> {
 mod tests {
     use super::*;
 
-    fn parse(p: Option<&str>, l: Option<&str>) -> Result<PageRequest, String> {
-        parse_page_request(p, l).map_err(|e| e.public_message())
+    fn parse(p: Option<&str>, l: Option<&str>) -> Result<PageRequest, PageError> {
+        parse_page_request(p, l)
     }
 
     #[test]
@@ -145,9 +153,10 @@ mod tests {
     }
 
     #[test]
-    fn bad_values_get_the_exact_messages() {
-        let page = "The page must be an integer of at least 1.";
-        let limit = "The limit must be an integer between 1 and 100.";
+    fn bad_values_are_refused_page_first() {
+        // The exact messages of both are checked where they are mapped (http::error).
+        let page = PageError::BadPage;
+        let limit = PageError::BadLimit;
         for bad in [
             "0",
             "-1",
@@ -159,12 +168,12 @@ mod tests {
             "9223372036854775808",
             "١",
         ] {
-            assert_eq!(parse(Some(bad), None), Err(page.to_owned()), "{bad}");
+            assert_eq!(parse(Some(bad), None), Err(page), "{bad}");
         }
         for bad in ["0", "101", "-5", "ten", "99999999999999999999"] {
-            assert_eq!(parse(None, Some(bad)), Err(limit.to_owned()), "{bad}");
+            assert_eq!(parse(None, Some(bad)), Err(limit), "{bad}");
         }
-        assert_eq!(parse(Some("x"), Some("x")), Err(page.to_owned()));
+        assert_eq!(parse(Some("x"), Some("x")), Err(page));
     }
 
     #[test]

@@ -6,12 +6,10 @@
 
 use super::item::{get_i64, n};
 use super::keys::{ID_COUNTER_PK, ID_COUNTER_SK, PK, SK};
-use crate::error::AppError;
+use super::StoreError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use domain::ids::MAX_ID;
 use tokio::sync::Mutex;
-
-/// The largest id a JavaScript client reads exactly (2^53 - 1).
-pub const MAX_ID: i64 = (1 << 53) - 1;
 
 pub const DEFAULT_BLOCK_SIZE: i64 = 1000;
 
@@ -34,7 +32,7 @@ impl IdAllocator {
         &self,
         db: &aws_sdk_dynamodb::Client,
         table: &str,
-    ) -> Result<i64, AppError> {
+    ) -> Result<i64, StoreError> {
         let mut range = self.range.lock().await;
         if range.0 > range.1 {
             let high = reserve_block(db, table, self.block_size).await?;
@@ -42,7 +40,7 @@ impl IdAllocator {
         }
         let id = range.0;
         if !(1..=MAX_ID).contains(&id) {
-            return Err(AppError::internal(format!("id space exhausted at {id}")));
+            return Err(StoreError::failed(format!("id space exhausted at {id}")));
         }
         range.0 += 1;
         Ok(id)
@@ -54,7 +52,7 @@ async fn reserve_block(
     db: &aws_sdk_dynamodb::Client,
     table: &str,
     size: i64,
-) -> Result<i64, AppError> {
+) -> Result<i64, StoreError> {
     let out = db
         .update_item()
         .table_name(table)
@@ -67,6 +65,6 @@ async fn reserve_block(
         .await?;
     let attrs = out
         .attributes
-        .ok_or_else(|| AppError::internal("id counter update returned nothing"))?;
-    get_i64(&attrs, "high").map_err(AppError::internal)
+        .ok_or_else(|| StoreError::failed("id counter update returned nothing"))?;
+    Ok(get_i64(&attrs, "high")?)
 }

@@ -1,7 +1,7 @@
 //! Creating the table and its index (`walletctl table create`, tests).
 
 use super::keys::{GSI1, GSI1_PK, GSI1_SK, PK, SK};
-use crate::error::AppError;
+use super::StoreError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 
 /// Creates the table with its index; succeeds if it already exists. Returns
 /// whether it was created now.
-pub async fn create_table(db: &aws_sdk_dynamodb::Client, table: &str) -> Result<bool, AppError> {
+pub async fn create_table(db: &aws_sdk_dynamodb::Client, table: &str) -> Result<bool, StoreError> {
     let attr = |name: &str| {
         AttributeDefinition::builder()
             .attribute_name(name)

@@ -1,14 +1,16 @@
 //! The wallet reads (SPEC 4.1 and 4.2): balances and a page of a list, in a
 //! fixed number of round trips whatever the history length.
 
-use crate::db::item::{s, Item};
-use crate::db::keys;
-use crate::db::model::{Account, Entry};
-use crate::db::Ctx;
-use crate::error::AppError;
-use crate::ledger::apply::read_account;
-use crate::pagination::{PageRequest, Paginated};
-use crate::time::format_created_at;
+use crate::services::error::AppError;
+use crate::store::codec::Decode;
+use crate::store::item::{s, Item};
+use crate::store::keys;
+use crate::store::read::{read_live_account, user_range_query};
+use crate::store::{Ctx, StoreError};
+use domain::account::{cashout_blockers, live, Account, CashoutBlocker};
+use domain::ledger::Entry;
+use domain::pagination::{PageRequest, Paginated};
+use domain::time::format_created_at;
 use serde::Serialize;
 
 /// One transaction item of a list.
@@ -61,23 +63,6 @@ pub struct AffiliateView {
     pub transactions: Paginated<TransactionItem>,
 }
 
-/// Why a cashout would fail now, in the order the cashout checks them. A
-/// wallet with nothing available is not also reported as below the minimum.
-pub fn cashout_blockers(account: &Account, minimum: i64) -> Vec<&'static str> {
-    let available = account.balance.available;
-    let mut blockers = Vec::new();
-    if available <= 0 {
-        blockers.push("no_available_funds");
-    }
-    if !account.has_payout_details() {
-        blockers.push("payout_details_missing");
-    }
-    if available > 0 && available < minimum {
-        blockers.push("below_minimum");
-    }
-    blockers
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum List {
     /// Every public entry.
@@ -120,7 +105,10 @@ pub async fn read_wallet(
         cashout_available: b.available > 0,
         currency_id: account.currency.id(),
         currency_code: account.currency.code(),
-        cashout_blockers: cashout_blockers(&account, ctx.config.min_cashout(account.currency)),
+        cashout_blockers: cashout_blockers(&account, ctx.config.min_cashout(account.currency))
+            .into_iter()
+            .map(CashoutBlocker::code)
+            .collect(),
         transactions,
     })
 }
@@ -160,13 +148,15 @@ pub async fn read_list_page(
             } else {
                 return Err(AppError::Unauthenticated);
             };
-        let account = live_account(Account::from_item(&account_item).map_err(AppError::internal)?)?;
+        let account = live(Some(
+            Account::from_item(&account_item).map_err(AppError::internal)?,
+        ))
+        .ok_or(AppError::Unauthenticated)?;
         (account, items)
     } else {
-        let account = read_account(ctx, user_id)
+        let account = read_live_account(ctx, user_id)
             .await?
-            .ok_or(AppError::Unauthenticated)
-            .and_then(live_account)?;
+            .ok_or(AppError::Unauthenticated)?;
         let entries = match page.window(list.count(&account)).seqs {
             None => Vec::new(),
             Some((high_seq, low_seq)) => {
@@ -188,14 +178,6 @@ pub async fn read_list_page(
     Ok((account, Paginated::new(page, total, data)))
 }
 
-fn live_account(account: Account) -> Result<Account, AppError> {
-    if account.deleted {
-        Err(AppError::Unauthenticated)
-    } else {
-        Ok(account)
-    }
-}
-
 async fn query_range(
     ctx: &Ctx,
     user_id: i64,
@@ -204,64 +186,11 @@ async fn query_range(
     ascending: bool,
     limit: i64,
 ) -> Result<Vec<Item>, AppError> {
-    let out = crate::db::user_range_query(ctx, user_id, low, high)
+    let out = user_range_query(ctx, user_id, low, high)
         .scan_index_forward(ascending)
         .limit(i32::try_from(limit).unwrap_or(i32::MAX))
         .send()
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
     Ok(out.items.unwrap_or_default())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::currency::Currency;
-    use crate::db::model::Balance;
-
-    fn account(available: i64, details: bool) -> Account {
-        Account {
-            user_id: 1,
-            email: "a@b.c".into(),
-            display_name: "A".into(),
-            currency: Currency::Usd,
-            payout_details: details.then(|| "{}".to_owned()),
-            deleted: false,
-            created_at: 0,
-            balance: Balance {
-                available,
-                ..Balance::default()
-            },
-            public_count: 0,
-            affiliate_count: 0,
-            payout_count: 0,
-            analytics: crate::analytics::Analytics::default(),
-            master_id: None,
-            children: Vec::new(),
-            version: 0,
-        }
-    }
-
-    #[test]
-    fn blockers_in_spec_order() {
-        assert_eq!(
-            cashout_blockers(&account(500, true), 100),
-            Vec::<&str>::new()
-        );
-        assert_eq!(
-            cashout_blockers(&account(0, false), 100),
-            vec!["no_available_funds", "payout_details_missing"]
-        );
-        assert_eq!(
-            cashout_blockers(&account(-5, true), 1),
-            vec!["no_available_funds"]
-        );
-        assert_eq!(
-            cashout_blockers(&account(50, false), 100),
-            vec!["payout_details_missing", "below_minimum"]
-        );
-        assert_eq!(
-            cashout_blockers(&account(100, true), 100),
-            Vec::<&str>::new()
-        );
-    }
 }

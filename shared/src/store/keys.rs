@@ -33,6 +33,76 @@
 //! `GSI1PK = TOP#<uid>`, `GSI1SK = <rank>` (see [`top_product_gsi_sk`]), so an
 //! account's top 5 is one Query of 5 items whatever its number of products.
 
+use super::item::{AttributeValue, Item};
+use domain::product::Product;
+use std::cmp::Reverse;
+
+/// The primary key of one item: its partition and sort key, always as a pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn account(user_id: i64) -> Self {
+        Self::new(user_pk(user_id), ACCOUNT_SK)
+    }
+
+    pub fn lot(user_id: i64, hold_event_id: &str) -> Self {
+        Self::new(user_pk(user_id), lot_sk(hold_event_id))
+    }
+
+    /// The copy of a payout in its user's payout list.
+    pub fn payout_list(user_id: i64, seq: i64) -> Self {
+        Self::new(user_pk(user_id), payout_list_sk(seq))
+    }
+
+    pub fn token(token_id: i64) -> Self {
+        Self::new(token_pk(token_id), TOKEN_SK)
+    }
+
+    pub fn event(event_id: &str) -> Self {
+        Self::new(event_pk(event_id), EVENT_SK)
+    }
+
+    pub fn product(product_id: i64) -> Self {
+        Self::new(product_pk(product_id), PRODUCT_SK)
+    }
+
+    pub fn payout(payout_id: i64) -> Self {
+        Self::new(payout_pk(payout_id), PAYOUT_SK)
+    }
+
+    pub fn idempotency(user_id: i64, key: &str) -> Self {
+        Self::new(idempotency_pk(user_id, key), IDEMPOTENCY_SK)
+    }
+
+    pub fn email(email: &str) -> Self {
+        Self::new(email_pk(email), EMAIL_SK)
+    }
+
+    pub fn id_counter() -> Self {
+        Self::new(ID_COUNTER_PK, ID_COUNTER_SK)
+    }
+
+    fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+
+    /// The key attributes, as a request's `Key` (or the start of an item).
+    pub fn item(&self) -> Item {
+        [
+            (PK.to_owned(), AttributeValue::S(self.pk.clone())),
+            (SK.to_owned(), AttributeValue::S(self.sk.clone())),
+        ]
+        .into()
+    }
+}
+
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
@@ -105,9 +175,10 @@ pub fn top_products_gsi_pk(user_id: i64) -> String {
     format!("TOP#{user_id}")
 }
 
-/// Ascending order of this key is the ranking: conversion rate (in hundredths of
-/// a percent) descending, then unlocks descending, then product id ascending.
-pub fn top_product_gsi_sk(rate_centi: i64, unlocks: i64, product_id: i64) -> String {
+/// The top-products index key of `product`: its ascending order is exactly
+/// the ranking of [`Product::rank_key`] (a test holds the two together).
+pub fn top_product_gsi_sk(product: &Product) -> String {
+    let (Reverse(rate_centi), Reverse(unlocks), product_id) = product.rank_key();
     format!(
         "{:020}#{:020}#{:020}",
         u64::MAX - rate_centi.max(0).unsigned_abs(),
@@ -148,6 +219,7 @@ pub fn due_lot_gsi_sk(release_at_epoch: i64, user_id: i64, hold_event_id: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::product::rank;
 
     #[test]
     fn account_sits_between_the_two_lists() {
@@ -210,12 +282,42 @@ mod tests {
 
     #[test]
     fn top_rank_orders_rate_then_unlocks_then_id() {
-        let better_rate = top_product_gsi_sk(1250, 1, 9);
-        let worse_rate = top_product_gsi_sk(353, 999, 1);
-        assert!(better_rate < worse_rate);
-        assert!(top_product_gsi_sk(500, 20, 9) < top_product_gsi_sk(500, 10, 1));
-        assert!(top_product_gsi_sk(500, 10, 1) < top_product_gsi_sk(500, 10, 2));
-        assert!(top_product_gsi_sk(100_000_000, 0, 1) < top_product_gsi_sk(99_999_999, 0, 1));
+        let p = |unlocks, link_clicks, id| Product {
+            unlocks,
+            link_clicks,
+            ..Product::new(id, 1)
+        };
+        let key = |unlocks, link_clicks, id| top_product_gsi_sk(&p(unlocks, link_clicks, id));
+        // 12.50 % beats 3.53 % whatever the unlocks.
+        assert!(key(10, 80, 9) < key(999, 28_300, 1));
+        assert!(
+            key(20, 40, 9) < key(10, 20, 1),
+            "same rate: more unlocks first"
+        );
+        assert!(key(10, 20, 1) < key(10, 20, 2), "then the lower id");
+        assert!(key(10_000, 1, 1) < key(99_999_999, 10_000, 1));
+    }
+
+    #[test]
+    fn the_index_key_orders_as_the_summary_ranks() {
+        // The stored top-5 index and the aggregate's global ranking must agree.
+        let mut products = Vec::new();
+        for unlocks in 0..6 {
+            for link_clicks in 1..6 {
+                for id in 1..4 {
+                    products.push(Product {
+                        unlocks,
+                        link_clicks,
+                        ..Product::new(id * 100 + unlocks * 10 + link_clicks, 1)
+                    });
+                }
+            }
+        }
+        let mut by_key = products.clone();
+        by_key.sort_by_key(top_product_gsi_sk);
+        let mut ranked = products;
+        rank(&mut ranked);
+        assert_eq!(by_key, ranked);
     }
 
     #[test]

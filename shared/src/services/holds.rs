@@ -3,15 +3,16 @@
 //! each is released with one `release_hold` entry in one transaction that also
 //! marks the lot released, so two runs at once release every lot once.
 
-use crate::db::item::s;
-use crate::db::keys;
-use crate::db::model::Lot;
-use crate::db::{query_all, Ctx};
-use crate::error::AppError;
-use crate::ledger::apply::{
-    backoff, commit, lot_release, read_account, read_lot, CommitError, Movement, MAX_ATTEMPTS,
-};
-use crate::ledger::EntryType;
+use crate::services::error::AppError;
+use crate::store::codec::Decode;
+use crate::store::item::s;
+use crate::store::keys;
+use crate::store::read::{query_all, read_account, read_lot};
+use crate::store::retry::{retry_on_conflict, Attempt};
+use crate::store::write::{commit, lot_release, CommitError};
+use crate::store::Ctx;
+use domain::ledger::{EntryType, Movement};
+use domain::lot::Lot;
 use serde::Serialize;
 
 pub const RELEASE_TITLE: &str = "Hold released";
@@ -61,37 +62,40 @@ pub async fn release_due_lots(ctx: &Ctx, now: i64) -> Result<ReleaseSummary, App
 /// sends us round again and the lot is then seen released.
 pub async fn release_lot(ctx: &Ctx, due: &Lot, now: i64) -> Result<bool, AppError> {
     let entry_id = ctx.next_id().await?;
-    for attempt in 0..MAX_ATTEMPTS {
-        let account = read_account(ctx, due.user_id).await?.ok_or_else(|| {
-            AppError::internal(format!("lot of user {} without an account", due.user_id))
-        })?;
-        let lot = read_lot(ctx, due.user_id, &due.hold_event_id)
-            .await?
-            .ok_or_else(|| AppError::internal(format!("lot {:?} vanished", due.hold_event_id)))?;
-        if lot.released {
-            return Ok(false);
-        }
-        let movement = Movement {
-            entry_type: EntryType::ReleaseHold,
-            amount: lot.amount,
-            held: false,
-            title: Some(RELEASE_TITLE.to_owned()),
-            created_at: now,
-            event_id: None,
-            product_id: None,
-            payout_id: None,
-            analytics: Default::default(),
-        };
-        let extras = vec![((), lot_release(ctx, lot.user_id, &lot.hold_event_id)?)];
-        match commit(ctx, &account, &movement, entry_id, extras).await {
-            Ok(_) => return Ok(true),
-            Err(CommitError::ExtraConditionFailed(())) => return Ok(false),
-            Err(CommitError::Conflict) => backoff(attempt).await,
-            Err(CommitError::Balance(err)) => return Err(AppError::internal(err)),
-            Err(CommitError::App(err)) => return Err(err),
-        }
-    }
-    Err(AppError::internal(
-        "hold release gave up: the wallet is too busy",
-    ))
+    retry_on_conflict(
+        || format!("the wallet of user {}", due.user_id),
+        |_| async move {
+            let account = read_account(ctx, due.user_id).await?.ok_or_else(|| {
+                AppError::internal(format!("lot of user {} without an account", due.user_id))
+            })?;
+            let lot = read_lot(ctx, due.user_id, &due.hold_event_id)
+                .await?
+                .ok_or_else(|| {
+                    AppError::internal(format!("lot {:?} vanished", due.hold_event_id))
+                })?;
+            if lot.released {
+                return Ok(Attempt::Done(false));
+            }
+            let movement = Movement {
+                entry_type: EntryType::ReleaseHold,
+                amount: lot.amount,
+                held: false,
+                title: Some(RELEASE_TITLE.to_owned()),
+                created_at: now,
+                event_id: None,
+                product_id: None,
+                payout_id: None,
+                analytics: Default::default(),
+            };
+            let extras = vec![((), lot_release(ctx, lot.user_id, &lot.hold_event_id)?)];
+            match commit(ctx, &account, &movement, entry_id, extras).await {
+                Ok(_) => Ok(Attempt::Done(true)),
+                Err(CommitError::ExtraConditionFailed(())) => Ok(Attempt::Done(false)),
+                Err(CommitError::Conflict) => Ok(Attempt::Retry),
+                Err(CommitError::Balance(err)) => Err(AppError::internal(err)),
+                Err(CommitError::Store(err)) => Err(err.into()),
+            }
+        },
+    )
+    .await
 }

@@ -1,54 +1,10 @@
-//! The one error type of the public API, and the one place that maps it to a
-//! status code and a public message (SPEC section 3). Causes go to the log only.
+//! The one place that maps a request's outcome to a status code and an
+//! exact public message (docs/api.md, "Status codes and messages").
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error("unauthenticated")]
-    Unauthenticated,
-    #[error("forbidden")]
-    Forbidden,
-    #[error("child account sent additional_tokens")]
-    ChildCannotAggregate,
-    #[error("no available funds")]
-    NoAvailableFunds,
-    #[error("payout details are missing")]
-    PayoutDetailsMissing,
-    #[error("below the minimum cashout of {minimum} {currency_code}")]
-    BelowMinimum {
-        minimum: i64,
-        currency_code: &'static str,
-    },
-    #[error("bad page parameter")]
-    BadPage,
-    #[error("bad limit parameter")]
-    BadLimit,
-    #[error("body is not valid JSON")]
-    InvalidJson,
-    #[error("body is not a JSON object")]
-    NotAnObject,
-    #[error("additional_tokens is not an array of strings")]
-    BadAdditionalTokens,
-    #[error("bad Idempotency-Key header")]
-    BadIdempotencyKey,
-    #[error("idempotency key in flight")]
-    IdempotencyInFlight,
-    #[error("route not found")]
-    NotFound,
-    #[error("DynamoDB throttled the request")]
-    Throttled(#[source] BoxError),
-    #[error("internal error")]
-    Internal(#[source] BoxError),
-}
+use crate::services::error::AppError;
+use domain::pagination::PageError;
 
 impl AppError {
-    pub fn internal(cause: impl Into<BoxError>) -> Self {
-        AppError::Internal(cause.into())
-    }
-
     /// The HTTP status of this error.
     pub fn status(&self) -> u16 {
         match self {
@@ -85,7 +41,7 @@ impl AppError {
                 currency_code,
             } => format!(
                 "The minimum cashout amount is {} {currency_code}.",
-                crate::currency::format_minor(*minimum)
+                domain::currency::format_minor(*minimum)
             ),
             AppError::BadPage => "The page must be an integer of at least 1.".into(),
             AppError::BadLimit => "The limit must be an integer between 1 and 100.".into(),
@@ -107,50 +63,13 @@ impl AppError {
     }
 }
 
-/// DynamoDB error codes that mean "slow down", not "broken".
-const THROTTLING_CODES: [&str; 4] = [
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "ThrottlingError",
-];
-
-pub fn is_throttling_code(code: Option<&str>) -> bool {
-    code.is_some_and(|c| THROTTLING_CODES.contains(&c))
-}
-
-impl<E, R> From<SdkError<E, R>> for AppError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    fn from(err: SdkError<E, R>) -> Self {
-        let throttled = is_throttling_code(err.code());
-        let cause: BoxError = Box::new(err);
-        if throttled {
-            AppError::Throttled(cause)
-        } else {
-            AppError::Internal(cause)
+impl From<PageError> for AppError {
+    fn from(err: PageError) -> Self {
+        match err {
+            PageError::BadPage => AppError::BadPage,
+            PageError::BadLimit => AppError::BadLimit,
         }
     }
-}
-
-impl From<aws_sdk_dynamodb::error::BuildError> for AppError {
-    fn from(err: aws_sdk_dynamodb::error::BuildError) -> Self {
-        AppError::internal(err)
-    }
-}
-
-/// The error and its whole cause chain, for the log.
-pub fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }
 
 #[cfg(test)]
@@ -230,18 +149,14 @@ mod tests {
     }
 
     #[test]
-    fn throttling_codes_are_recognised() {
-        assert!(is_throttling_code(Some(
-            "ProvisionedThroughputExceededException"
-        )));
-        assert!(is_throttling_code(Some("ThrottlingException")));
-        assert!(!is_throttling_code(Some("ConditionalCheckFailedException")));
-        assert!(!is_throttling_code(None));
-    }
-
-    #[test]
-    fn cause_chain_lists_every_cause() {
-        let err = AppError::internal(std::io::Error::other("disk gone"));
-        assert_eq!(cause_chain(&err), "internal error: disk gone");
+    fn page_errors_keep_their_messages() {
+        assert_eq!(
+            AppError::from(PageError::BadPage).public_message(),
+            "The page must be an integer of at least 1."
+        );
+        assert_eq!(
+            AppError::from(PageError::BadLimit).public_message(),
+            "The limit must be an integer between 1 and 100."
+        );
     }
 }

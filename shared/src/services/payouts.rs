@@ -1,20 +1,21 @@
 //! Cashouts and the payout lifecycle (SPEC 4.3 and section 5):
 //! `requested` -> `paid` (approve) or `declined` (decline, funds back to available).
 
-use crate::db::item::{n, opt_s, s};
-use crate::db::keys;
-use crate::db::model::{payout_attr, Account, Payout, PayoutStatus};
-use crate::db::{query_all, user_range_query, Ctx};
-use crate::envelope::ApiResponse;
-use crate::error::AppError;
-use crate::idempotency::{self, Claim, Lock, StoredResponse};
-use crate::ledger::apply::{
-    backoff, commit, put_new, read_account, CommitError, Movement, MAX_ATTEMPTS,
-};
-use crate::ledger::EntryType;
-use crate::pagination::{PageRequest, Paginated};
-use crate::time::{format_created_at, now_epoch};
+use crate::services::error::AppError;
+use crate::services::idempotency::{self, Claim, Lock, StoredResponse};
+use crate::store::codec::{payout_attr, payout_list_item, Decode, Record};
+use crate::store::item::{n, opt_s, s};
+use crate::store::keys::{self, Key};
+use crate::store::read::{get, query_all, read_account, user_range_query};
+use crate::store::retry::{retry_on_conflict, Attempt};
+use crate::store::write::{commit, put_new, CommitError};
+use crate::store::{Ctx, StoreError};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use domain::account::{cashout_blockers, Account, CashoutBlocker};
+use domain::ledger::{EntryType, Movement};
+use domain::pagination::{PageRequest, Paginated};
+use domain::payout::{Payout, PayoutStatus};
+use domain::time::{format_created_at, now_epoch};
 use serde::Serialize;
 
 pub const CASHOUT_CREATED: &str = "Cashout created successfully";
@@ -24,10 +25,24 @@ pub fn payout_location(payout_id: i64) -> String {
     format!("/api/wallet/payouts/{payout_id}")
 }
 
+/// What a cashout came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cashout {
+    /// A new payout of the whole available balance.
+    Created { payout_id: i64 },
+    /// The Idempotency-Key was used before: its first response, exactly.
+    Replayed(StoredResponse),
+}
+
 /// POST /api/wallet/cashout for `user_id`, with an optional Idempotency-Key.
-/// Returns the response to send (also for refusals that are not errors of the
-/// server), so that replays can store and repeat it exactly.
-pub async fn cashout(ctx: &Ctx, user_id: i64, key: Option<&str>) -> Result<ApiResponse, AppError> {
+/// `success` is the response a created payout gets, as stored with the key
+/// (the HTTP edge's envelope), so that a replay repeats it byte for byte.
+pub async fn cashout(
+    ctx: &Ctx,
+    user_id: i64,
+    key: Option<&str>,
+    success: impl Fn(i64) -> StoredResponse,
+) -> Result<Cashout, AppError> {
     let now = now_epoch();
     // The claim, the account read and the ids are independent: one round trip
     // for all of them (ids usually come from memory; a refused cashout just
@@ -41,7 +56,7 @@ pub async fn cashout(ctx: &Ctx, user_id: i64, key: Option<&str>) -> Result<ApiRe
                 ids
             );
             match claim? {
-                Claim::Replay(stored) => return stored.replay(),
+                Claim::Replay(stored) => return Ok(Cashout::Replayed(stored)),
                 Claim::InFlight => return Err(AppError::IdempotencyInFlight),
                 Claim::Acquired(lock) => (Some(lock), account, ids),
             }
@@ -51,9 +66,9 @@ pub async fn cashout(ctx: &Ctx, user_id: i64, key: Option<&str>) -> Result<ApiRe
             (None, account, ids)
         }
     };
-    let result = match (account, ids) {
+    let result = match (account.map_err(AppError::from), ids) {
         (Ok(account), Ok(ids)) => {
-            cashout_locked(ctx, user_id, account, ids, lock.as_ref(), now).await
+            cashout_locked(ctx, user_id, account, ids, lock.as_ref(), now, &success).await
         }
         (Err(err), _) | (_, Err(err)) => Err(err),
     };
@@ -77,96 +92,91 @@ async fn cashout_locked(
     (payout_id, entry_id): (i64, i64),
     lock: Option<&Lock>,
     now: i64,
-) -> Result<ApiResponse, AppError> {
-    let mut account = first_read;
-    for attempt in 0..MAX_ATTEMPTS {
-        let current = match account.take() {
-            Some(a) if !a.deleted => a,
-            _ => return Err(AppError::Unauthenticated),
-        };
-        let amount = current.balance.available;
-        check_cashout(ctx, &current)?;
-        let payout = Payout {
-            payout_id,
-            user_id,
-            seq: current.payout_count.saturating_add(1),
-            amount,
-            currency: current.currency,
-            status: PayoutStatus::Requested,
-            requested_at: now,
-            decided_at: None,
-            decline_reason: None,
-            payout_details: current.payout_details.clone(),
-        };
-        let response =
-            ApiResponse::ok(CASHOUT_CREATED).with_header("Location", payout_location(payout_id));
-        let mut extras = vec![
-            (CashoutItem::Payout, put_new(ctx, payout.to_item())?),
-            (
-                CashoutItem::PayoutListCopy,
-                put_new(ctx, payout.to_list_item())?,
-            ),
-        ];
-        if let Some(lock) = lock {
-            extras.push((
-                CashoutItem::Idempotency,
-                idempotency::complete(ctx, lock, &StoredResponse::of(&response), now)?,
-            ));
-        }
-        let movement = Movement {
-            entry_type: EntryType::Pending,
-            amount,
-            held: false,
-            title: Some("Cashout".to_owned()),
-            created_at: now,
-            event_id: None,
-            product_id: None,
-            payout_id: Some(payout_id),
-            analytics: Default::default(),
-        };
-        match commit(ctx, &current, &movement, entry_id, extras).await {
-            Ok(_) => {
-                tracing::info!(user_id, payout_id, amount, "cashout created");
-                return Ok(response);
+    success: &impl Fn(i64) -> StoredResponse,
+) -> Result<Cashout, AppError> {
+    let mut first_read = Some(first_read);
+    retry_on_conflict(
+        || format!("the wallet of user {user_id}"),
+        |_| {
+            let first_read = first_read.take();
+            async move {
+                let current = match first_read {
+                    Some(read) => read,
+                    None => read_account(ctx, user_id).await?,
+                };
+                let current = domain::account::live(current).ok_or(AppError::Unauthenticated)?;
+                let amount = current.balance.available;
+                check_cashout(ctx, &current)?;
+                let payout = Payout {
+                    payout_id,
+                    user_id,
+                    seq: current.payout_count.saturating_add(1),
+                    amount,
+                    currency: current.currency,
+                    status: PayoutStatus::Requested,
+                    requested_at: now,
+                    decided_at: None,
+                    decline_reason: None,
+                    payout_details: current.payout_details.clone(),
+                };
+                let mut extras = vec![
+                    (CashoutItem::Payout, put_new(ctx, payout.to_item())?),
+                    (
+                        CashoutItem::PayoutListCopy,
+                        put_new(ctx, payout_list_item(&payout))?,
+                    ),
+                ];
+                if let Some(lock) = lock {
+                    extras.push((
+                        CashoutItem::Idempotency,
+                        idempotency::complete(ctx, lock, &success(payout_id), now)?,
+                    ));
+                }
+                let movement = Movement {
+                    entry_type: EntryType::Pending,
+                    amount,
+                    held: false,
+                    title: Some("Cashout".to_owned()),
+                    created_at: now,
+                    event_id: None,
+                    product_id: None,
+                    payout_id: Some(payout_id),
+                    analytics: Default::default(),
+                };
+                match commit(ctx, &current, &movement, entry_id, extras).await {
+                    Ok(_) => {
+                        tracing::info!(user_id, payout_id, amount, "cashout created");
+                        Ok(Attempt::Done(Cashout::Created { payout_id }))
+                    }
+                    Err(CommitError::Conflict) => Ok(Attempt::Retry),
+                    Err(CommitError::ExtraConditionFailed(CashoutItem::Idempotency)) => {
+                        Err(AppError::IdempotencyInFlight)
+                    }
+                    Err(CommitError::ExtraConditionFailed(item)) => Err(AppError::internal(
+                        format!("cashout item {item:?} already exists"),
+                    )),
+                    Err(CommitError::Balance(err)) => Err(AppError::internal(err)),
+                    Err(CommitError::Store(err)) => Err(err.into()),
+                }
             }
-            Err(CommitError::Conflict) => {
-                backoff(attempt).await;
-                account = read_account(ctx, user_id).await?;
-            }
-            Err(CommitError::ExtraConditionFailed(CashoutItem::Idempotency)) => {
-                return Err(AppError::IdempotencyInFlight)
-            }
-            Err(CommitError::ExtraConditionFailed(item)) => {
-                return Err(AppError::internal(format!(
-                    "cashout item {item:?} already exists"
-                )))
-            }
-            Err(CommitError::Balance(err)) => return Err(AppError::internal(err)),
-            Err(CommitError::App(err)) => return Err(err),
-        }
-    }
-    Err(AppError::internal(
-        "cashout gave up: the wallet is too busy",
-    ))
+        },
+    )
+    .await
 }
 
-/// The preconditions of a cashout, in the SPEC's order.
+/// The preconditions of a cashout: refused with the first of its blockers
+/// (`domain::account::cashout_blockers`, which the wallet shows too).
 pub fn check_cashout(ctx: &Ctx, account: &Account) -> Result<(), AppError> {
-    let amount = account.balance.available;
-    if amount <= 0 {
-        return Err(AppError::NoAvailableFunds);
-    }
-    if !account.has_payout_details() {
-        return Err(AppError::PayoutDetailsMissing);
-    }
     let minimum = ctx.config.min_cashout(account.currency);
-    if amount < minimum {
-        return Err(AppError::BelowMinimum {
-            minimum,
-            currency_code: account.currency.code(),
-        });
+    match cashout_blockers(account, minimum).first() {
+        None => Ok(()),
+        Some(CashoutBlocker::NoAvailableFunds) => Err(AppError::NoAvailableFunds),
+        Some(CashoutBlocker::PayoutDetailsMissing) => Err(AppError::PayoutDetailsMissing),
+        Some(CashoutBlocker::BelowMinimum { minimum, currency }) => Err(AppError::BelowMinimum {
+            minimum: *minimum,
+            currency_code: currency.code(),
+        }),
     }
-    Ok(())
 }
 
 /// An operator's decision on a payout.
@@ -209,6 +219,12 @@ pub enum DecisionError {
     App(#[from] AppError),
 }
 
+impl From<StoreError> for DecisionError {
+    fn from(err: StoreError) -> Self {
+        DecisionError::App(err.into())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DecisionItem {
     Payout,
@@ -216,18 +232,7 @@ enum DecisionItem {
 }
 
 pub async fn read_payout(ctx: &Ctx, payout_id: i64) -> Result<Option<Payout>, AppError> {
-    let out = ctx
-        .db
-        .get_item()
-        .table_name(ctx.table())
-        .key(keys::PK, s(keys::payout_pk(payout_id)))
-        .key(keys::SK, s(keys::PAYOUT_SK))
-        .consistent_read(true)
-        .send()
-        .await?;
-    out.item
-        .map(|item| Payout::from_item(&item).map_err(AppError::internal))
-        .transpose()
+    Ok(get(ctx, Key::payout(payout_id)).await?)
 }
 
 /// Approves or declines a requested payout: one transaction moves the money
@@ -255,71 +260,75 @@ pub async fn decide(
         .await?
         .ok_or(DecisionError::NotFound(payout_id))?
         .user_id;
-    for attempt in 0..MAX_ATTEMPTS {
-        // The account before the payout: a payout still requested then is still
-        // in the `pending` that was read, so a decision never computes a
-        // negative pending; a concurrent decision fails our version condition.
-        let account = read_account(ctx, user_id)
-            .await?
-            .ok_or_else(|| AppError::internal(format!("payout {payout_id} has no account")))?;
-        let payout = read_payout(ctx, payout_id)
-            .await?
-            .ok_or(DecisionError::NotFound(payout_id))?;
-        if payout.status == wanted {
-            return Ok(DecisionOutcome::AlreadyDecided(payout));
-        }
-        if payout.status != PayoutStatus::Requested {
-            return Err(DecisionError::AlreadyOtherwiseDecided {
-                payout_id,
-                status: payout.status.as_str(),
-                wanted: match decision {
-                    Decision::Approve => "approved",
-                    Decision::Decline { .. } => "declined",
+    let (decision, reason) = (&decision, &reason);
+    retry_on_conflict(
+        || format!("the wallet of user {user_id}"),
+        |_| async move {
+            // The account before the payout: a payout still requested then is still
+            // in the `pending` that was read, so a decision never computes a
+            // negative pending; a concurrent decision fails our version condition.
+            let account = read_account(ctx, user_id)
+                .await?
+                .ok_or_else(|| AppError::internal(format!("payout {payout_id} has no account")))?;
+            let payout = read_payout(ctx, payout_id)
+                .await?
+                .ok_or(DecisionError::NotFound(payout_id))?;
+            if payout.status == wanted {
+                return Ok(Attempt::Done(DecisionOutcome::AlreadyDecided(payout)));
+            }
+            if payout.status != PayoutStatus::Requested {
+                return Err(DecisionError::AlreadyOtherwiseDecided {
+                    payout_id,
+                    status: payout.status.as_str(),
+                    wanted: match decision {
+                        Decision::Approve => "approved",
+                        Decision::Decline { .. } => "declined",
+                    },
+                });
+            }
+            let now = now_epoch();
+            let mut decided = payout.clone();
+            decided.status = wanted;
+            decided.decided_at = Some(now);
+            decided.decline_reason = reason.clone();
+            let movement = Movement {
+                entry_type: match decision {
+                    Decision::Approve => EntryType::Withdrawal,
+                    Decision::Decline { .. } => EntryType::ReleasePending,
                 },
-            });
-        }
-        let now = now_epoch();
-        let mut decided = payout.clone();
-        decided.status = wanted;
-        decided.decided_at = Some(now);
-        decided.decline_reason = reason.clone();
-        let movement = Movement {
-            entry_type: match decision {
-                Decision::Approve => EntryType::Withdrawal,
-                Decision::Decline { .. } => EntryType::ReleasePending,
-            },
-            amount: payout.amount,
-            held: false,
-            title: Some(match decision {
-                Decision::Approve => "Payout paid".to_owned(),
-                Decision::Decline { .. } => "Payout declined".to_owned(),
-            }),
-            created_at: now,
-            event_id: None,
-            product_id: None,
-            payout_id: Some(payout_id),
-            analytics: Default::default(),
-        };
-        let extras = vec![
-            (DecisionItem::Payout, decision_update(ctx, &decided, true)?),
-            (
-                DecisionItem::PayoutListCopy,
-                decision_update(ctx, &decided, false)?,
-            ),
-        ];
-        match commit(ctx, &account, &movement, entry_id, extras).await {
-            Ok(_) => {
-                tracing::info!(payout_id, status = wanted.as_str(), "payout decided");
-                return Ok(DecisionOutcome::Decided(decided));
+                amount: payout.amount,
+                held: false,
+                title: Some(match decision {
+                    Decision::Approve => "Payout paid".to_owned(),
+                    Decision::Decline { .. } => "Payout declined".to_owned(),
+                }),
+                created_at: now,
+                event_id: None,
+                product_id: None,
+                payout_id: Some(payout_id),
+                analytics: Default::default(),
+            };
+            let extras = vec![
+                (DecisionItem::Payout, decision_update(ctx, &decided, true)?),
+                (
+                    DecisionItem::PayoutListCopy,
+                    decision_update(ctx, &decided, false)?,
+                ),
+            ];
+            match commit(ctx, &account, &movement, entry_id, extras).await {
+                Ok(_) => {
+                    tracing::info!(payout_id, status = wanted.as_str(), "payout decided");
+                    Ok(Attempt::Done(DecisionOutcome::Decided(decided)))
+                }
+                Err(CommitError::Conflict) | Err(CommitError::ExtraConditionFailed(_)) => {
+                    Ok(Attempt::Retry)
+                }
+                Err(CommitError::Balance(err)) => Err(AppError::internal(err).into()),
+                Err(CommitError::Store(err)) => Err(AppError::from(err).into()),
             }
-            Err(CommitError::Conflict) | Err(CommitError::ExtraConditionFailed(_)) => {
-                backoff(attempt).await
-            }
-            Err(CommitError::Balance(err)) => return Err(AppError::internal(err).into()),
-            Err(CommitError::App(err)) => return Err(err.into()),
-        }
-    }
-    Err(AppError::internal("payout decision gave up: the wallet is too busy").into())
+        },
+    )
+    .await
 }
 
 /// Sets the decision on the payout item (`canonical`) or its list copy, if
@@ -329,22 +338,15 @@ fn decision_update(
     decided: &Payout,
     canonical: bool,
 ) -> Result<TransactWriteItem, AppError> {
-    let (pk, sk) = if canonical {
-        (
-            keys::payout_pk(decided.payout_id),
-            keys::PAYOUT_SK.to_owned(),
-        )
+    let key = if canonical {
+        Key::payout(decided.payout_id)
     } else {
-        (
-            keys::user_pk(decided.user_id),
-            keys::payout_list_sk(decided.seq),
-        )
+        Key::payout_list(decided.user_id, decided.seq)
     };
     let mut expression = "SET #st = :st, #da = :da, #dr = :dr".to_owned();
     let mut update = Update::builder()
         .table_name(ctx.table())
-        .key(keys::PK, s(pk))
-        .key(keys::SK, s(sk))
+        .set_key(Some(key.item()))
         .condition_expression("#st = :requested")
         .expression_attribute_names("#st", payout_attr::STATUS)
         .expression_attribute_names("#da", payout_attr::DECIDED_AT)
@@ -362,7 +364,10 @@ fn decision_update(
                 s(keys::payouts_by_status_gsi_pk(decided.status.as_str())),
             );
     }
-    let update = update.update_expression(expression).build()?;
+    let update = update
+        .update_expression(expression)
+        .build()
+        .map_err(StoreError::from)?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
@@ -412,7 +417,10 @@ pub async fn read_payout_page(
             .limit(limit)
             .send()
         );
-        (account?, items?.items.unwrap_or_default())
+        (
+            account?,
+            items.map_err(StoreError::from)?.items.unwrap_or_default(),
+        )
     } else {
         let account = read_account(ctx, user_id).await?;
         let window = account
@@ -424,7 +432,8 @@ pub async fn read_payout_page(
                 user_range_query(ctx, user_id, &high, &low)
                     .limit(limit)
                     .send()
-                    .await?
+                    .await
+                    .map_err(StoreError::from)?
                     .items
                     .unwrap_or_default()
             }
