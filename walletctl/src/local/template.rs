@@ -198,7 +198,7 @@ pub fn function_builds(text: &str) -> Result<Vec<FunctionBuild>> {
         let code_uri = resource
             .get("Properties")
             .and_then(|p| p.get("CodeUri"))
-            .or_else(|| global_code_uri)
+            .or(global_code_uri)
             .and_then(plain_str)
             .map(str::to_owned);
         builds.push(FunctionBuild {
