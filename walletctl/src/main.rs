@@ -18,6 +18,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 mod local;
+mod scripting;
 mod seed;
 
 #[derive(Parser)]
@@ -87,6 +88,13 @@ enum Command {
     Serve(local::serve::ServeArgs),
     /// Run one function binary on one event (like `sam local invoke -e FILE`).
     Invoke(local::invoke::InvokeArgs),
+    /// Read the SAM template (for scripts: what to build and deploy).
+    Template {
+        #[command(subcommand)]
+        command: scripting::TemplateCommand,
+    },
+    /// Print values of a JSON document (for scripts without a JSON tool).
+    Json(scripting::JsonArgs),
 }
 
 #[derive(Subcommand)]
@@ -133,6 +141,12 @@ enum PayoutCommand {
 enum TableCommand {
     /// Create the table and its index (idempotent).
     Create,
+    /// Delete the table ($TABLE_NAME) and everything in it, e.g. a scratch
+    /// table of a test run. --confirm must repeat its name.
+    Delete {
+        #[arg(long, value_name = "TABLE_NAME")]
+        confirm: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -186,6 +200,10 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => local::serve::run(args).await,
         Command::Invoke(args) => local::invoke::run(args).await,
+        Command::Template { command } => {
+            scripting::template(command).map(|out| (out, ExitCode::SUCCESS))
+        }
+        Command::Json(args) => scripting::json(args).map(|out| (out, ExitCode::SUCCESS)),
         command => run(command).await,
     };
     match result {
@@ -213,6 +231,27 @@ async fn run(command: Command) -> Result<(String, ExitCode)> {
                 .await
                 .map_err(app)?;
             ok(json!({"table": ctx.table(), "created": created}))
+        }
+        Command::Table {
+            command: TableCommand::Delete { confirm },
+        } => {
+            if confirm != ctx.table() {
+                bail!(
+                    "--confirm {confirm:?} is not the table {:?} (TABLE_NAME): nothing deleted",
+                    ctx.table()
+                );
+            }
+            let deleted = match ctx.db.delete_table().table_name(ctx.table()).send().await {
+                Ok(_) => true,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    false
+                }
+                Err(e) => return Err(anyhow!(shared::error::cause_chain(&e))),
+            };
+            ok(json!({"table": ctx.table(), "deleted": deleted}))
         }
         Command::User { command } => match command {
             UserCommand::Create {
@@ -321,7 +360,9 @@ async fn run(command: Command) -> Result<(String, ExitCode)> {
         Command::Seed {
             command: SeedCommand::Demo,
         } => ok(seed::seed_demo(&ctx).await?),
-        Command::Serve(_) | Command::Invoke(_) => bail!("serve and invoke run from main"),
+        Command::Serve(_) | Command::Invoke(_) | Command::Template { .. } | Command::Json(_) => {
+            bail!("serve, invoke, template and json run from main")
+        }
     }
 }
 
