@@ -1,5 +1,6 @@
 //! Creators and their tokens: one [`creator`] fixture for every test.
 
+use crate::dynamo::{test_ctx, TestCtx};
 use serde_json::{json, Value};
 use shared::auth::{create_token, Ability};
 use shared::currency::Currency;
@@ -84,6 +85,17 @@ pub async fn creator(ctx: &Ctx, profile: Profile) -> Creator {
         name: profile.name,
         currency: profile.currency,
     }
+}
+
+/// A fresh table and a USD creator who can cash out ([`Profile::payable`]),
+/// with `earned` available at once (an earning `s`, none if 0).
+pub async fn payable_creator(earned: i64) -> (TestCtx, Creator) {
+    let t = test_ctx().await;
+    let u = creator(&t, Profile::payable()).await;
+    if earned > 0 {
+        t.earn(u.id, "s", earned).await;
+    }
+    (t, u)
 }
 
 /// `count` USD creators `<prefix><i>@example.com`, named `<prefix> <i>`.

@@ -376,17 +376,12 @@ impl TestCtx {
 
     /// `GET /api/wallet?<query>`.
     pub async fn wallet(&self, token: &str, query: &str) -> Reply {
-        let req = Req::route(Route::Wallet).query(query).token(token).build();
-        self.send(Route::Wallet, req).await
+        self.list(Route::Wallet, token, query).await
     }
 
     /// `GET /api/wallet/affiliate?<query>`.
     pub async fn affiliate(&self, token: &str, query: &str) -> Reply {
-        let req = Req::route(Route::Affiliate)
-            .query(query)
-            .token(token)
-            .build();
-        self.send(Route::Affiliate, req).await
+        self.list(Route::Affiliate, token, query).await
     }
 
     /// `POST /api/wallet/cashout`, with an `Idempotency-Key` if given.
@@ -396,8 +391,13 @@ impl TestCtx {
 
     /// `GET /api/wallet/payouts?<query>`.
     pub async fn payouts(&self, token: &str, query: &str) -> Reply {
-        let req = Req::route(Route::Payouts).query(query).token(token).build();
-        self.send(Route::Payouts, req).await
+        self.list(Route::Payouts, token, query).await
+    }
+
+    /// A paginated list route with this query string.
+    async fn list(&self, route: Route, token: &str, query: &str) -> Reply {
+        let req = Req::route(route).query(query).token(token).build();
+        self.send(route, req).await
     }
 
     /// `GET /api/wallet/payouts/{id}`.

@@ -2,6 +2,7 @@
 //! reads these checks (and the tests) use: accounts, balances, entries, payouts.
 
 use crate::dynamo::{item_key, partition, sk_starts_with};
+use shared::db::item::Item;
 use shared::db::keys;
 use shared::db::model::{Account, Entry, Lot, Payout, PayoutStatus};
 use shared::ledger::apply::read_account;
@@ -30,6 +31,17 @@ pub async fn entries(ctx: &Ctx, user_id: i64) -> Vec<Entry> {
         .filter(|i| sk_starts_with(i, "TXB#") || sk_starts_with(i, "HID#"))
         .map(|i| Entry::from_item(i).expect("entry item"))
         .collect()
+}
+
+/// The list whose sort keys `sk` gives has an item at every position 1..=`count`.
+fn assert_contiguous(items: &[Item], count: i64, sk: fn(i64) -> String, list: &str) {
+    for seq in 1..=count {
+        let want = sk(seq);
+        assert!(
+            items.iter().any(|i| item_key(i).1 == want),
+            "{list} list has a gap at {seq}"
+        );
+    }
 }
 
 /// Checks the invariants of SPEC section 5 for one user, from the stored items:
@@ -88,13 +100,7 @@ pub async fn assert_invariants(ctx: &Ctx, user_id: i64) {
         account.public_count, public,
         "public_count != public entries"
     );
-    for seq in 1..=public {
-        let want = keys::public_entry_sk(seq);
-        assert!(
-            items.iter().any(|i| item_key(i).1 == want),
-            "public list has a gap at {seq}"
-        );
-    }
+    assert_contiguous(&items, public, keys::public_entry_sk, "public");
     let affiliate_copies = items.iter().filter(|i| sk_starts_with(i, "TXA#")).count() as i64;
     assert_eq!(
         account.affiliate_count, affiliate_copies,
@@ -104,13 +110,12 @@ pub async fn assert_invariants(ctx: &Ctx, user_id: i64) {
         affiliate_public, affiliate_copies,
         "affiliate copies != affiliate entries"
     );
-    for seq in 1..=affiliate_copies {
-        let want = keys::affiliate_entry_sk(seq);
-        assert!(
-            items.iter().any(|i| item_key(i).1 == want),
-            "affiliate list has a gap at {seq}"
-        );
-    }
+    assert_contiguous(
+        &items,
+        affiliate_copies,
+        keys::affiliate_entry_sk,
+        "affiliate",
+    );
     let unreleased: i64 = items
         .iter()
         .filter(|i| sk_starts_with(i, "LOT#"))

@@ -29,7 +29,9 @@ use tests::dynamo::{
     test_ctx_with, TestCtx,
 };
 use tests::events::Event;
-use tests::fixtures::{api_key, creator, eur_details, gbp_details, usd_details, Profile};
+use tests::fixtures::{
+    api_key, creator, eur_details, gbp_details, payable_creator, usd_details, Profile,
+};
 use tests::http::{
     assert_created, assert_refused, cashout_request, load_event, ok, Reply, Req, Route, BAD_KEY,
     CREATED, FORBIDDEN, UNAUTHENTICATED,
@@ -144,8 +146,7 @@ fn cashout_sample_events_are_posts_to_the_cashout_route() {
 
 #[tokio::test]
 async fn cashout_moves_the_whole_available_balance_into_pending() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     t.earn(u.id, "sale-1", 1250).await;
     t.earn(u.id, "sale-2", 750).await;
     t.applied(
@@ -203,8 +204,7 @@ async fn cashout_moves_the_whole_available_balance_into_pending() {
     assert!((before..=after).contains(&e.created_at));
 
     // GET /api/wallet shows it, newest first, as a transfer.
-    let Reply { status, body, .. } = t.wallet(&u.token, "").await;
-    assert_eq!(status, 200, "{body}");
+    let body = t.wallet(&u.token, "").await.body_of_200();
     let data = &body["data"];
     assert_eq!(
         (
@@ -239,9 +239,7 @@ async fn cashout_moves_the_whole_available_balance_into_pending() {
 
 #[tokio::test]
 async fn cashout_ignores_a_request_body() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 4321).await;
+    let (t, u) = payable_creator(4321).await;
     let req = Req::sample("cashout_with_body").token(&u.token).build();
     let r = t.send(Route::Cashout, req).await;
     assert_created(&r);
@@ -274,9 +272,7 @@ async fn cashouts_in_eur_and_gbp_use_their_own_details() {
 
 #[tokio::test]
 async fn unauthenticated_cashouts_are_401_and_change_nothing() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 1000).await;
+    let (t, u) = payable_creator(1000).await;
     let before = table_items(&t).await;
 
     let (token_id, _) = u.token.split_once('|').expect("sanctum token");
@@ -321,9 +317,7 @@ async fn unauthenticated_cashouts_are_401_and_change_nothing() {
 
 #[tokio::test]
 async fn api_keys_get_403_and_change_nothing() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 1000).await;
+    let (t, u) = payable_creator(1000).await;
     let key = api_key(&t, u.id).await;
     let before = table_items(&t).await;
     for (what, req) in [
@@ -345,8 +339,7 @@ async fn api_keys_get_403_and_change_nothing() {
 
 #[tokio::test]
 async fn cashout_without_positive_available_is_no_available_funds() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     let no_funds = (422, NO_FUNDS);
 
     // Nothing at all.
@@ -434,9 +427,7 @@ async fn the_minimum_of_each_currency_is_in_its_own_code() {
 
 #[tokio::test]
 async fn a_deleted_user_cannot_cash_out() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 800).await;
+    let (t, u) = payable_creator(800).await;
     shared::users::delete_user(&t, u.id)
         .await
         .expect("delete user");
@@ -452,9 +443,7 @@ async fn a_deleted_user_cannot_cash_out() {
 
 #[tokio::test]
 async fn same_key_twice_replays_the_first_response_byte_for_byte() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s1", 1500).await;
+    let (t, u) = payable_creator(1500).await;
 
     let first = t
         .sample(Route::Cashout, "cashout_idempotency_key", Some(&u.token))
@@ -535,8 +524,7 @@ async fn keys_are_scoped_to_the_user() {
 
 #[tokio::test]
 async fn a_key_refused_for_no_funds_succeeds_once_funds_arrive() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     let key = [Some("retry-me")];
     let what = "a refused keyed cashout";
     assert_cashouts_refused(&t, &u.token, &key, (422, NO_FUNDS), what).await;
@@ -561,9 +549,7 @@ async fn a_key_refused_for_no_funds_succeeds_once_funds_arrive() {
 
 #[tokio::test]
 async fn bad_idempotency_keys_are_422_and_change_nothing() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 1000).await;
+    let (t, u) = payable_creator(1000).await;
     let before = table_items(&t).await;
 
     let with_raw_key = |values: &[&[u8]]| {
@@ -607,9 +593,7 @@ async fn bad_idempotency_keys_are_422_and_change_nothing() {
 
 #[tokio::test]
 async fn a_key_still_in_flight_is_409_and_changes_nothing() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 1200).await;
+    let (t, u) = payable_creator(1200).await;
 
     // Another request holds the key.
     let lock = match idempotency::claim(&t, u.id, "busy", now_epoch())
@@ -640,9 +624,7 @@ async fn a_key_still_in_flight_is_409_and_changes_nothing() {
 
 #[tokio::test]
 async fn an_abandoned_lock_expires_and_the_key_can_be_used() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 640).await;
+    let (t, u) = payable_creator(640).await;
     // A request that claimed the key and crashed longer ago than the lock lasts.
     let stale = now_epoch() - idempotency::LOCK_SECONDS - 5;
     let old = match idempotency::claim(&t, u.id, "crashed", stale)
@@ -674,8 +656,7 @@ const RACERS: usize = 50;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_cashouts_create_exactly_one_payout_round_after_round() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     let mut expected_available = 0;
     let mut expected_pending = 0;
     let mut keyed_wins = 0;
@@ -765,8 +746,7 @@ async fn fifty_concurrent_cashouts_create_exactly_one_payout_round_after_round()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_cashouts_with_one_key_create_one_payout() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     for round in 0..5 {
         t.earn(u.id, &format!("s{round}"), 2000 + round).await;
         let key = format!("same-key-{round}");
@@ -801,8 +781,7 @@ async fn fifty_concurrent_cashouts_with_one_key_create_one_payout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     let uid = u.id;
 
     // Earnings: half available at once, half held with a lot that is already
@@ -945,8 +924,7 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
 
 #[tokio::test]
 async fn a_cashout_costs_three_requests_whatever_the_history() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     // Warm the id allocator with a first cashout.
     t.earn(u.id, "first", 10).await;
     assert_created(&t.cashout(&u.token, None).await);
@@ -978,8 +956,7 @@ async fn a_cashout_costs_three_requests_whatever_the_history() {
 
 #[tokio::test]
 async fn a_cashout_with_a_key_costs_four_requests() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     t.earn(u.id, "first", 10).await;
     assert_created(&t.cashout(&u.token, Some("warm-up")).await);
 
@@ -1023,9 +1000,7 @@ async fn a_cashout_with_a_key_costs_four_requests() {
 
 #[tokio::test]
 async fn a_transaction_refused_by_a_condition_leaves_no_partial_state() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 1200).await;
+    let (t, u) = payable_creator(1200).await;
     for key in [None, Some("injected-key")] {
         // The cashout will take the next two ids: the payout, then the entry.
         // Occupy the payout's key so the transaction's condition fails.
@@ -1068,9 +1043,7 @@ async fn a_key_taken_over_mid_request_commits_nothing() {
     // The idempotency item is the transaction's last condition: if the lock
     // is no longer ours when the transaction runs (it expired and another
     // request took the key), nothing of the cashout is written.
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 500).await;
+    let (t, u) = payable_creator(500).await;
     let acc = account(&t, u.id).await;
     let mine = match idempotency::claim(&t, u.id, "k", now_epoch() - 120)
         .await

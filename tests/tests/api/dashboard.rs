@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use shared::currency::Currency;
 use shared::ledger::apply::{read_product, EventStatus};
 use shared::users::delete_user;
-use tests::dynamo::{ops, test_ctx};
+use tests::dynamo::{ops, test_ctx, TestCtx};
 use tests::events::{assert_applied, Event};
 use tests::expect::{account_entry, balance, thumb, top, Summary, Top};
 use tests::fixtures::{api_key, creator, Creator, Profile};
@@ -42,6 +42,13 @@ fn gbp(email: &str, name: &str) -> Profile {
     Profile::named(email, name, Currency::Gbp)
 }
 
+/// A fresh table and Ann, a USD creator.
+async fn with_ann() -> (TestCtx, Creator) {
+    let t = test_ctx().await;
+    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    (t, ann)
+}
+
 /// The summary of one account with no products and an empty wallet.
 fn empty_summary(c: &Creator) -> Value {
     Summary::of(c, balance(0, 0, 0, 0)).ok()
@@ -60,8 +67,7 @@ const WITHOUT_TOKENS: [&str; 4] = [
 
 #[tokio::test]
 async fn summary_needs_a_live_session_token() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
 
     // No token; the sample's own placeholder token, which does not exist.
     for sample in ["summary_no_token", "summary_ok"] {
@@ -109,8 +115,7 @@ async fn summary_needs_a_live_session_token() {
 
 #[tokio::test]
 async fn summary_of_an_empty_account() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
     let eva = creator(&t, eur("eva@example.com", "Eva Roth")).await;
     assert_eq!(t.summary(&ann.token).await, (200, empty_summary(&ann)));
     // Written out in full once (the other tests build it with `Summary`).
@@ -151,8 +156,7 @@ fn catalog_of(user_id: i64) -> Value {
 /// a held earning, an affiliate earning and a fee.
 #[tokio::test]
 async fn summary_of_the_sample_product_catalog() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
     let events = catalog_of(ann.id);
     let expected_results: Vec<Value> = events
         .as_array()
@@ -207,8 +211,7 @@ async fn summary_of_the_sample_product_catalog() {
 
 #[tokio::test]
 async fn conversion_rates_round_half_up_to_two_decimals() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
     t.product(ann.id, 501, "p501", 160, &[100]).await; // 0.625   -> 0.63
     t.product(ann.id, 502, "p502", 3, &[100]).await; // 33.333  -> 33.33
     t.product(ann.id, 503, "p503", 3, &[100, 100]).await; // 66.666 -> 66.67
@@ -249,17 +252,9 @@ async fn conversion_rates_round_half_up_to_two_decimals() {
 
 #[tokio::test]
 async fn earnings_add_unlocks_and_refunds_take_earnings_back_not_below_zero() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
     let a = &ann;
-    t.upsert(
-        ann.id,
-        601,
-        json!({"title": "Refundable", "media_complete": true}),
-    )
-    .await;
-    t.clicks(ann.id, 601, 4).await;
-    t.unlock(ann.id, 601, 1000).await;
+    t.product(ann.id, 601, "Refundable", 4, &[1000]).await;
     // A held earning counts as an unlock at once.
     t.applied(
         Event::product_earning(ann.id, "held_1", 500)
@@ -321,8 +316,7 @@ async fn earnings_add_unlocks_and_refunds_take_earnings_back_not_below_zero() {
 
 #[tokio::test]
 async fn product_upsert_merges_and_deletion_moves_counts_out_and_back() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
     let a = &ann;
     let pic = thumb("https://cdn.example.test/701.jpg", 800, 600);
     let delete_event = Event::product_upsert(ann.id, "del_701", 701).set("deleted", json!(true));
@@ -426,8 +420,7 @@ async fn product_upsert_merges_and_deletion_moves_counts_out_and_back() {
 
 #[tokio::test]
 async fn clicks_and_earnings_for_an_unknown_product_create_it() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
     let a = &ann;
     t.clicks(ann.id, 801, 7).await;
     t.unlock(ann.id, 801, 300).await;
@@ -467,8 +460,7 @@ async fn clicks_and_earnings_for_an_unknown_product_create_it() {
 
 #[tokio::test]
 async fn a_product_of_another_user_is_refused_and_changes_nothing() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
     let bob = creator(&t, usd("bob@example.com", "Bob Stone")).await;
     t.product(ann.id, 901, "Ann's", 10, &[400]).await;
     t.unlock(bob.id, 902, 100).await;
@@ -507,8 +499,7 @@ async fn a_product_of_another_user_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn top_performing_is_five_ranked_by_rate_then_unlocks_then_id() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
     let a = &ann;
     let th12 = thumb("https://cdn.example.test/12.png", 100, 100);
     let th16 = thumb("https://cdn.example.test/16.png", 1080, 1920);
@@ -599,8 +590,7 @@ async fn summary_is_about_the_bearer_alone_even_for_a_master() {
 
 #[tokio::test]
 async fn aggregate_needs_a_live_session_token() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
     let key = api_key(&t, ann.id).await;
     // Authentication comes before the body checks.
     let cases = [
@@ -665,7 +655,7 @@ async fn aggregate_checks_the_body_before_the_role_rules() {
 /// sending these requests in this many sequential round trips (and at most
 /// that many at once).
 async fn assert_aggregate_costs(
-    t: &tests::dynamo::TestCtx,
+    t: &TestCtx,
     (token, sample): (&str, &str),
     expected: &Value,
     operations: &[(&str, usize)],
@@ -683,7 +673,7 @@ async fn assert_aggregate_costs(
 
 /// Every sample event of the aggregate, each from `token`: all answer `expected`.
 async fn assert_samples_answer(
-    t: &tests::dynamo::TestCtx,
+    t: &TestCtx,
     token: &str,
     samples: &[&str],
     expected: &(u16, Value),
@@ -936,13 +926,7 @@ async fn aggregate_across_currencies() {
     // Mia: 1101, 10 clicks, 1000 USD -> 10 %.
     t.product(mia.id, 1101, "usd", 10, &[1000]).await;
     // Eve: 1102, 4 clicks, 2000 EUR held -> 25 %.
-    t.upsert(
-        eve.id,
-        1102,
-        json!({"title": "eur", "media_complete": true}),
-    )
-    .await;
-    t.clicks(eve.id, 1102, 4).await;
+    t.product(eve.id, 1102, "eur", 4, &[]).await;
     t.applied(
         Event::product_earning(eve.id, "eve_held", 2000)
             .product(1102)
@@ -1031,8 +1015,7 @@ async fn aggregate_leaves_out_a_deleted_child() {
 /// create it), then 10 clicks and 10 earnings at once: nothing is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn concurrent_product_events_lose_nothing() {
-    let t = test_ctx().await;
-    let ann = creator(&t, usd("ann@example.com", "Ann Lee")).await;
+    let (t, ann) = with_ann().await;
     let uid = ann.id;
     let clicks = (1..=20i64).map(|i| Event::link_clicks(uid, &format!("cc_{i}"), 42, i));
     for r in t.apply_all(clicks.collect()).await {

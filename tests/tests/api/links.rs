@@ -16,7 +16,7 @@ use shared::Ctx;
 use tests::dynamo::test_ctx;
 use tests::expect::{account_entry, balance, currency_code, currency_id, shown_time, top, Summary};
 use tests::fixtures::{api_key, creator, creators, Creator, Profile};
-use tests::http::{error, ok, Reply, Route, CHILD_CANNOT_AGGREGATE, FORBIDDEN, UNAUTHENTICATED};
+use tests::http::{error, ok, Route, CHILD_CANNOT_AGGREGATE, FORBIDDEN, UNAUTHENTICATED};
 use tests::invariants::account;
 
 // ---------------------------------------------------------------- helpers
@@ -248,14 +248,14 @@ async fn deleting_a_master_makes_its_children_standalone() {
 
     for k in &kids[..2] {
         assert_eq!(t.linked_accounts(&k.token).await, (200, standalone()));
-        let Reply { status, body, .. } = t
+        let body = t
             .sample(
                 Route::Aggregate,
                 "aggregate_additional_tokens_empty",
                 Some(&k.token),
             )
-            .await;
-        assert_eq!(status, 200, "{body}");
+            .await
+            .body_of_200();
         assert_eq!(body["data"]["accounts"].as_array().map(Vec::len), Some(1));
         assert_eq!(body["data"]["accounts"][0]["user_id"], json!(k.id));
         assert_eq!(account(&t, k.id).await.master_id, None);
@@ -466,10 +466,10 @@ async fn unlink_removes_the_child_from_the_next_aggregate() {
         linked(&t, mia.id, k.id).await;
     }
     // All: clicks 2+10+20+30 = 62, unlocks 4 -> 6.45 %, revenue 700.
-    let Reply { status, body, .. } = t
+    let body = t
         .sample(Route::Aggregate, "aggregate_empty_object", Some(&mia.token))
-        .await;
-    assert_eq!(status, 200);
+        .await
+        .body_of_200();
     let data = &body["data"];
     assert_eq!(
         (
@@ -530,10 +530,10 @@ async fn unlink_removes_the_child_from_the_next_aggregate() {
 
     // Linked again, it comes last.
     let l = linked(&t, mia.id, kids[1].id).await;
-    let Reply { status, body, .. } = t
+    let body = t
         .sample(Route::Aggregate, "aggregate_empty_object", Some(&mia.token))
-        .await;
-    assert_eq!(status, 200);
+        .await
+        .body_of_200();
     let order: Vec<i64> = body["data"]["accounts"]
         .as_array()
         .expect("accounts")
@@ -552,10 +552,10 @@ async fn unlink_removes_the_child_from_the_next_aggregate() {
         unlink(&t, mia.id, k.id).await.expect("unlink");
     }
     assert_eq!(t.linked_accounts(&mia.token).await, (200, standalone()));
-    let Reply { status, body, .. } = t
+    let body = t
         .sample(Route::Aggregate, "aggregate_empty_object", Some(&mia.token))
-        .await;
-    assert_eq!(status, 200);
+        .await
+        .body_of_200();
     assert_eq!(body["data"]["accounts"], json!([entry(&mia, 100)]));
 }
 

@@ -19,9 +19,9 @@ use std::sync::Arc;
 use tests::dynamo::{assert_same_table, partition, sk_starts_with, table_items, test_ctx, TestCtx};
 use tests::events::Event;
 use tests::expect::paginated;
-use tests::fixtures::{api_key, creator, Creator, Profile};
+use tests::fixtures::{api_key, creator, payable_creator, Creator, Profile};
 use tests::http::{
-    error, load_event, ok, Reply, Req, Route, BAD_PAGE, FORBIDDEN, NOT_FOUND, UNAUTHENTICATED,
+    error, load_event, ok, Req, Route, BAD_PAGE, FORBIDDEN, NOT_FOUND, UNAUTHENTICATED,
 };
 use tests::invariants::{buckets, check, entries};
 use tests::operator::{admin_event, admin_refused, decided};
@@ -150,9 +150,7 @@ fn payouts_sample_events_have_their_routes() {
 
 #[tokio::test]
 async fn approve_pays_out_pending_once_and_refuses_a_later_decline() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s1", 2500).await;
+    let (t, u) = payable_creator(2500).await;
     t.applied(held(u.id, "h1", 300, "2099-01-01T00:00:00Z", 60))
         .await;
     let id = t.cash_out(&u.token).await;
@@ -228,9 +226,7 @@ async fn approve_pays_out_pending_once_and_refuses_a_later_decline() {
 
 #[tokio::test]
 async fn decline_returns_the_funds_which_can_be_cashed_out_again() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s1", 1800).await;
+    let (t, u) = payable_creator(1800).await;
     let first = t.cash_out(&u.token).await;
 
     // The sample event, as is but for the id.
@@ -327,9 +323,7 @@ async fn decline_returns_the_funds_which_can_be_cashed_out_again() {
 
 #[tokio::test]
 async fn payout_admin_refusals_change_nothing() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 990).await;
+    let (t, u) = payable_creator(990).await;
     let id = t.cash_out(&u.token).await;
     let snapshot = table_items(&t).await;
 
@@ -416,8 +410,7 @@ async fn payout_admin_refusals_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_decisions_decide_a_payout_exactly_once() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     for round in 0..6 {
         t.earn(u.id, &format!("s{round}"), 1000 + round).await;
         let (a, _, p) = buckets(&t, u.id).await;
@@ -733,9 +726,7 @@ async fn payout_by_id_shows_own_payouts_only() {
 
 #[tokio::test]
 async fn the_cashout_location_leads_to_the_payout() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 4242).await;
+    let (t, u) = payable_creator(4242).await;
     let location = t
         .cashout(&u.token, None)
         .await
@@ -748,8 +739,7 @@ async fn the_cashout_location_leads_to_the_payout() {
         .token(&u.token)
         .build();
     assert_eq!(req.uri().path(), location);
-    let Reply { status, body, .. } = t.send(Route::PayoutById, req).await;
-    assert_eq!(status, 200, "{body}");
+    let body = t.send(Route::PayoutById, req).await.body_of_200();
     assert_eq!(body["data"]["id"].to_string(), id);
     assert_eq!(body["data"]["amount"], 4242);
     assert_eq!(body["data"]["status"], "requested");
@@ -758,9 +748,7 @@ async fn the_cashout_location_leads_to_the_payout() {
 #[tokio::test]
 async fn a_deleted_users_token_cannot_read_a_payout() {
     // SPEC 3: tokens of a deleted user get 401 on every public route.
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
-    t.earn(u.id, "s", 500).await;
+    let (t, u) = payable_creator(500).await;
     let id = t.cash_out(&u.token).await;
     assert_eq!(t.payout(&u.token, &id.to_string()).await.status, 200);
     shared::users::delete_user(&t, u.id).await.expect("delete");
@@ -792,8 +780,7 @@ fn released_of(all: &[Lot], hold_event_id: &str) -> bool {
 
 #[tokio::test]
 async fn release_holds_releases_matured_lots_only() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     let uid = u.id;
     t.earn(uid, "avail", 1000).await;
     // Due exactly at release-holds_now (2099-01-01T01:00:00Z).
@@ -884,8 +871,7 @@ async fn release_holds_releases_matured_lots_only() {
 
 #[tokio::test]
 async fn the_schedule_releases_what_is_due_by_the_real_clock() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     t.applied(held(u.id, "old", 250, "2020-01-01T00:00:00Z", 3600))
         .await;
     t.applied(held(u.id, "future", 70, "2099-01-01T00:00:00Z", 60))
@@ -1014,8 +1000,7 @@ async fn two_concurrent_runs_release_each_lot_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_run_racing_a_release_hold_event_releases_the_lot_once() {
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     for i in 0..10 {
         let lot = format!("lot{i}");
         t.applied(held(u.id, &lot, 100 + i, "2020-01-01T00:00:00Z", 60))
@@ -1054,8 +1039,7 @@ async fn a_run_with_a_stale_view_of_a_lot_counts_it_as_already_released() {
     // Two runs read the due index at the same time; one releases the lot, the
     // other then tries the same lot with what it read. That must count as
     // `already_released`, not fail the run.
-    let t = test_ctx().await;
-    let u = creator(&t, Profile::payable()).await;
+    let (t, u) = payable_creator(0).await;
     t.applied(held(u.id, "only", 100, "2020-01-01T00:00:00Z", 60))
         .await;
     let lot = shared::ledger::apply::read_lot(&t, u.id, "only")

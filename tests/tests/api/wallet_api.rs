@@ -157,10 +157,10 @@ async fn wallet_ok_shows_exact_balances_and_every_entry_newest_first() {
     let s = by_event(&t, user.id).await;
     assert_eq!(s.len(), 9);
 
-    let Reply { status, body, .. } = t
+    let body = t
         .sample(Route::Wallet, "wallet_ok", Some(&user.token))
-        .await;
-    assert_eq!(status, 200, "{body}");
+        .await
+        .body_of_200();
     #[rustfmt::skip]
     let items = expected_items(&s, "USD", &[
         ("rh2", 1000, "release_hold", "2026-04-09 00:00:01", None),
@@ -194,10 +194,10 @@ async fn affiliate_ok_shows_only_affiliate_earnings() {
     full_history(&t, &user).await;
     let s = by_event(&t, user.id).await;
 
-    let Reply { status, body, .. } = t
+    let body = t
         .sample(Route::Affiliate, "affiliate_ok", Some(&user.token))
-        .await;
-    assert_eq!(status, 200, "{body}");
+        .await
+        .body_of_200();
     #[rustfmt::skip]
     let items = expected_items(&s, "USD", &[
         ("a2", 330, "affiliate_earning", "2026-04-08 23:59:59", Some("Held referral")),
@@ -240,8 +240,7 @@ async fn list_order_is_write_order_not_id_or_date_order() {
         ("x2", 22, "product_earning", "2026-05-01 00:00:00", Some("Sale x2")),
         ("x1", 11, "product_earning", "2026-05-02 00:00:00", Some("Sale x1")),
     ]);
-    let Reply { status, body, .. } = t.wallet(&user.token, "").await;
-    assert_eq!(status, 200);
+    let body = t.wallet(&user.token, "").await.body_of_200();
     assert_eq!(
         body["data"]["transactions"],
         paginated(expected.clone(), 1, 10, 3, 1, Some(1), Some(3))
@@ -276,10 +275,10 @@ async fn empty_wallet_of_a_new_user() {
     let t = test_ctx().await;
     let user = creator(&t, Profile::new(Currency::Usd)).await;
 
-    let Reply { status, body, .. } = t
+    let body = t
         .sample(Route::Wallet, "wallet_ok", Some(&user.token))
-        .await;
-    assert_eq!(status, 200);
+        .await
+        .body_of_200();
     assert_eq!(
         body,
         ok(json!({
@@ -292,10 +291,10 @@ async fn empty_wallet_of_a_new_user() {
         }))
     );
 
-    let Reply { status, body, .. } = t
+    let body = t
         .sample(Route::Affiliate, "affiliate_ok", Some(&user.token))
-        .await;
-    assert_eq!(status, 200);
+        .await
+        .body_of_200();
     assert_eq!(
         body,
         ok(json!({
@@ -306,15 +305,15 @@ async fn empty_wallet_of_a_new_user() {
     );
 
     // page 2 of an empty list: past the end, not an error
-    let Reply { status, body, .. } = t
+    let body = t
         .sample(Route::Wallet, "wallet_page2", Some(&user.token))
-        .await;
-    assert_eq!(status, 200);
+        .await
+        .body_of_200();
     assert_eq!(body["data"]["transactions"], empty_page(2, 2, 0, 1));
-    let Reply { status, body, .. } = t
+    let body = t
         .sample(Route::Affiliate, "affiliate_page2", Some(&user.token))
-        .await;
-    assert_eq!(status, 200);
+        .await
+        .body_of_200();
     assert_eq!(body["data"]["transactions"], empty_page(2, 1, 0, 1));
 }
 
@@ -635,8 +634,7 @@ async fn bad_page_and_limit_are_422_with_exact_messages_and_change_nothing() {
         before,
         "a rejected request changes nothing"
     );
-    let Reply { status, body, .. } = t.wallet(&user.token, "limit=1").await;
-    assert_eq!(status, 200);
+    let body = t.wallet(&user.token, "limit=1").await.body_of_200();
     assert_eq!(body["data"]["transactions"]["total"], json!(6));
     assert_eq!(body["data"]["available"], json!(524));
 }
@@ -814,8 +812,7 @@ async fn missing_malformed_unknown_wrong_and_revoked_tokens_are_401() {
     );
 
     // the user's own token still works and sees the one entry
-    let Reply { status, body, .. } = t.wallet(&user.token, "").await;
-    assert_eq!(status, 200);
+    let body = t.wallet(&user.token, "").await.body_of_200();
     assert_eq!(body["data"]["available"], json!(100));
 }
 
@@ -939,8 +936,7 @@ async fn scheme_word_is_case_insensitive_and_api_keys_may_read() {
         }
     }
     // an API key on a later page too
-    let Reply { status, body, .. } = t.wallet(&key, "page=2&limit=1").await;
-    assert_eq!(status, 200);
+    let body = t.wallet(&key, "page=2&limit=1").await.body_of_200();
     assert_eq!(
         body["data"]["transactions"]["data"][0]["id"],
         json!(s["e1"].id)
@@ -1208,8 +1204,7 @@ async fn release_pending_is_hidden_but_counted_in_the_balances() {
 // ---------------------------------------------------------------------------
 
 async fn blockers_of(t: &TestCtx, token: &str) -> (Value, Value, Value) {
-    let Reply { status, body, .. } = t.wallet(token, "").await;
-    assert_eq!(status, 200, "{body}");
+    let body = t.wallet(token, "").await.body_of_200();
     let d = &body["data"];
     (
         d["available"].clone(),
@@ -1257,8 +1252,7 @@ async fn cashout_blockers_follow_the_spec_order() {
     t.applied(sale(debt.id, "debt_e", 100, "2026-04-01T00:00:00Z"))
         .await;
     t.applied(json!({"kind":"fee","event_id":"debt_f","user_id":debt.id,"amount":300,"title":"Chargeback fee","occurred_at":"2026-04-02T00:00:00Z"})).await;
-    let Reply { status, body, .. } = t.wallet(&debt.token, "").await;
-    assert_eq!(status, 200);
+    let body = t.wallet(&debt.token, "").await.body_of_200();
     let s = by_event(&t, debt.id).await;
     assert_eq!(
         body,
@@ -1357,8 +1351,7 @@ async fn eur_and_gbp_wallets_show_their_currency() {
     );
 
     let gbp = creator(&t, Profile::new(Currency::Gbp)).await;
-    let Reply { status, body, .. } = t.wallet(&gbp.token, "").await;
-    assert_eq!(status, 200);
+    let body = t.wallet(&gbp.token, "").await.body_of_200();
     assert_eq!(
         (&body["data"]["currency_id"], &body["data"]["currency_code"]),
         (&json!(3), &json!("GBP"))
@@ -1569,8 +1562,7 @@ async fn money_applied_in_a_second_table_shows_in_its_wallet() {
         let t = test_ctx().await;
         let user = creator(&t, Profile::new(Currency::Usd)).await;
         let r = t.apply(json!({"kind":"product_earning","event_id":format!("{stage}_p1"),"user_id":user.id,"amount":550,"hold_seconds":0,"occurred_at":"2026-04-20T10:15:00Z"})).await;
-        let Reply { status, body, .. } = t.wallet(&user.token, "").await;
-        assert_eq!(status, 200);
+        let body = t.wallet(&user.token, "").await.body_of_200();
         seen.push((
             stage,
             r.status,
