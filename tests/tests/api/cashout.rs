@@ -149,11 +149,8 @@ async fn cashout_moves_the_whole_available_balance_into_pending() {
     let (t, u) = payable_creator(0).await;
     t.earn(u.id, "sale-1", 1250).await;
     t.earn(u.id, "sale-2", 750).await;
-    t.applied(
-        json!({"kind": "product_earning", "event_id": "held-1", "user_id": u.id,
-               "amount": 300, "hold_seconds": 3600}),
-    )
-    .await;
+    t.applied(Event::product_earning(u.id, "held-1", 300).hold_seconds(3600))
+        .await;
     assert_eq!(buckets(&t, u.id).await, (2000, 300, 0));
 
     let before = now_epoch();
@@ -791,11 +788,11 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
         let amount = 100 + i * 13;
         let held = i % 2 == 1;
         let event = if held {
-            json!({"kind": "affiliate_earning", "event_id": format!("e{i}"), "user_id": uid,
-                   "amount": amount, "hold_seconds": 60, "occurred_at": "2020-01-01T00:00:00Z"})
+            Event::affiliate_earning(uid, &format!("e{i}"), amount)
+                .hold_seconds(60)
+                .occurred_at("2020-01-01T00:00:00Z")
         } else {
-            json!({"kind": "product_earning", "event_id": format!("e{i}"), "user_id": uid,
-                   "amount": amount, "hold_seconds": 0})
+            Event::product_earning(uid, &format!("e{i}"), amount)
         };
         earnings.push((amount, held, event));
     }
@@ -806,7 +803,7 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
     // 3 feeders of events.
     for chunk in earnings.chunks(20) {
         let ctx = t.clone();
-        let events: Vec<Value> = chunk.iter().map(|(_, _, e)| e.clone()).collect();
+        let events: Vec<Value> = chunk.iter().map(|(_, _, e)| e.clone().into()).collect();
         tasks.push(tokio::spawn(async move {
             for e in events {
                 let r = ctx.apply(e.clone()).await;

@@ -793,7 +793,8 @@ async fn release_holds_releases_matured_lots_only() {
     t.applied(held(uid, "due-before", 3, "2098-12-31T00:00:00Z", 60))
         .await;
     // An operator hold: no release time, never released by the schedule.
-    t.applied(json!({"kind": "hold", "event_id": "op-hold", "user_id": uid, "amount": 400, "title": "Dispute"})).await;
+    t.applied(Event::hold(uid, "op-hold", 400).title("Dispute"))
+        .await;
     assert_eq!(buckets(&t, uid).await, (600, 523, 0));
 
     // A bad time: refused, nothing changes.
@@ -929,7 +930,8 @@ async fn two_concurrent_runs_release_each_lot_once() {
                 .await;
             expected_hold[n] += 5;
             t.earn(u.id, &format!("a{round}-{n}"), 9).await;
-            t.applied(json!({"kind": "hold", "event_id": format!("o{round}-{n}"), "user_id": u.id, "amount": 9})).await;
+            t.applied(Event::hold(u.id, &format!("o{round}-{n}"), 9))
+                .await;
             expected_hold[n] += 9;
         }
 
@@ -1007,7 +1009,7 @@ async fn a_run_racing_a_release_hold_event_releases_the_lot_once() {
             .await;
         let ctx1 = t.clone();
         let ctx2 = t.clone();
-        let event = json!({"kind": "release_hold", "event_id": format!("rel{i}"), "user_id": u.id, "hold_event_id": lot});
+        let event = Event::release_hold(u.id, &format!("rel{i}"), &lot);
         let barrier = Arc::new(Barrier::new(2));
         let (b1, b2) = (barrier.clone(), barrier);
         let run = tokio::spawn(async move {

@@ -134,16 +134,33 @@ async fn commit_movement(
 async fn full_history(t: &TestCtx, user: &Creator) {
     let u = user.id;
     for ev in [
-        json!({"kind":"product_earning","event_id":"p1","user_id":u,"amount":550,"title":"Money for a photo","hold_seconds":0,"occurred_at":"2026-04-01T10:00:00Z"}),
-        json!({"kind":"product_earning","event_id":"p2","user_id":u,"amount":1000,"hold_seconds":3600,"occurred_at":"2026-04-02T11:30:15Z"}),
-        json!({"kind":"affiliate_earning","event_id":"a1","user_id":u,"amount":220,"title":"Referral revenue","hold_seconds":0,"occurred_at":"2026-04-03T00:00:00+02:00"}),
-        json!({"kind":"fee","event_id":"f1","user_id":u,"amount":50,"title":"Service fee","occurred_at":"2026-04-04T08:00:00Z"}),
-        json!({"kind":"hold","event_id":"h1","user_id":u,"amount":100,"title":"Dispute","occurred_at":"2026-04-05T09:00:00Z"}),
-        json!({"kind":"release_hold","event_id":"rh1","user_id":u,"hold_event_id":"h1","title":"Dispute resolved","occurred_at":"2026-04-06T09:00:00Z"}),
+        Event::product_earning(u, "p1", 550)
+            .title("Money for a photo")
+            .occurred_at("2026-04-01T10:00:00Z"),
+        Event::product_earning(u, "p2", 1000)
+            .hold_seconds(3600)
+            .occurred_at("2026-04-02T11:30:15Z"),
+        Event::affiliate_earning(u, "a1", 220)
+            .title("Referral revenue")
+            .occurred_at("2026-04-03T00:00:00+02:00"),
+        Event::fee(u, "f1", 50)
+            .title("Service fee")
+            .occurred_at("2026-04-04T08:00:00Z"),
+        Event::hold(u, "h1", 100)
+            .title("Dispute")
+            .occurred_at("2026-04-05T09:00:00Z"),
+        Event::release_hold(u, "rh1", "h1")
+            .title("Dispute resolved")
+            .occurred_at("2026-04-06T09:00:00Z"),
         // written after the others but dated earlier: the list follows write order
-        json!({"kind":"refund","event_id":"r1","user_id":u,"amount":300,"title":"Refund","occurred_at":"2026-03-15T12:00:00Z"}),
-        json!({"kind":"affiliate_earning","event_id":"a2","user_id":u,"amount":330,"title":"Held referral","hold_seconds":60,"occurred_at":"2026-04-08T23:59:59Z"}),
-        json!({"kind":"release_hold","event_id":"rh2","user_id":u,"hold_event_id":"p2","occurred_at":"2026-04-09T00:00:01Z"}),
+        Event::refund(u, "r1", 300)
+            .title("Refund")
+            .occurred_at("2026-03-15T12:00:00Z"),
+        Event::affiliate_earning(u, "a2", 330)
+            .hold_seconds(60)
+            .title("Held referral")
+            .occurred_at("2026-04-08T23:59:59Z"),
+        Event::release_hold(u, "rh2", "p2").occurred_at("2026-04-09T00:00:01Z"),
     ] {
         t.applied(ev).await;
     }
@@ -476,7 +493,8 @@ async fn affiliate_pages_have_exact_bounds() {
     t.applied(sale(u, "s1", 5000, "2026-04-01T00:00:02Z")).await;
     t.applied(referral(u, "r2", 202, "2026-04-01T00:00:03Z"))
         .await;
-    t.applied(json!({"kind":"fee","event_id":"f1","user_id":u,"amount":7,"occurred_at":"2026-04-01T00:00:04Z"})).await;
+    t.applied(Event::fee(u, "f1", 7).occurred_at("2026-04-01T00:00:04Z"))
+        .await;
     t.applied(referral(u, "r3", 203, "2026-04-01T00:00:05Z"))
         .await;
     let s = by_event(&t, u).await;
@@ -1093,7 +1111,8 @@ async fn release_pending_is_hidden_but_counted_in_the_balances() {
     let t = test_ctx().await;
     let user = creator(&t, Profile::payable()).await;
     let u = user.id;
-    t.applied(json!({"kind":"product_earning","event_id":"e1","user_id":u,"amount":1000,"hold_seconds":0,"occurred_at":"2026-04-01T00:00:00Z"})).await;
+    t.applied(Event::product_earning(u, "e1", 1000).occurred_at("2026-04-01T00:00:00Z"))
+        .await;
     let base = 1_775_001_600; // 2026-04-01 00:00:00 UTC
     let pending1 = commit_movement(&t, u, EntryType::Pending, 400, base + 60).await;
     let released = commit_movement(&t, u, EntryType::ReleasePending, 400, base + 120).await;
@@ -1251,7 +1270,12 @@ async fn cashout_blockers_follow_the_spec_order() {
     let debt = creator(&t, Profile::new(Currency::Usd)).await;
     t.applied(sale(debt.id, "debt_e", 100, "2026-04-01T00:00:00Z"))
         .await;
-    t.applied(json!({"kind":"fee","event_id":"debt_f","user_id":debt.id,"amount":300,"title":"Chargeback fee","occurred_at":"2026-04-02T00:00:00Z"})).await;
+    t.applied(
+        Event::fee(debt.id, "debt_f", 300)
+            .title("Chargeback fee")
+            .occurred_at("2026-04-02T00:00:00Z"),
+    )
+    .await;
     let body = t.wallet(&debt.token, "").await.body_of_200();
     let s = by_event(&t, debt.id).await;
     assert_eq!(
@@ -1268,7 +1292,8 @@ async fn cashout_blockers_follow_the_spec_order() {
         }))
     );
     let debt_d = creator(&t, Profile::new(Currency::Usd).details(details.clone())).await;
-    t.applied(json!({"kind":"refund","event_id":"debt_d","user_id":debt_d.id,"amount":1,"occurred_at":"2026-04-02T00:00:00Z"})).await;
+    t.applied(Event::refund(debt_d.id, "debt_d", 1).occurred_at("2026-04-02T00:00:00Z"))
+        .await;
     assert_eq!(
         blockers_of(&t, &debt_d.token).await,
         (json!(-1), json!(false), json!(["no_available_funds"]))
@@ -1276,7 +1301,12 @@ async fn cashout_blockers_follow_the_spec_order() {
 
     // zero available while money is on hold
     let held = creator(&t, Profile::new(Currency::Usd).details(details.clone())).await;
-    t.applied(json!({"kind":"product_earning","event_id":"held","user_id":held.id,"amount":5000,"hold_seconds":3600,"occurred_at":"2026-04-01T00:00:00Z"})).await;
+    t.applied(
+        Event::product_earning(held.id, "held", 5000)
+            .hold_seconds(3600)
+            .occurred_at("2026-04-01T00:00:00Z"),
+    )
+    .await;
     let Reply { body, .. } = t.wallet(&held.token, "").await;
     assert_eq!(
         (
@@ -1561,7 +1591,12 @@ async fn money_applied_in_a_second_table_shows_in_its_wallet() {
     for stage in ["first", "second"] {
         let t = test_ctx().await;
         let user = creator(&t, Profile::new(Currency::Usd)).await;
-        let r = t.apply(json!({"kind":"product_earning","event_id":format!("{stage}_p1"),"user_id":user.id,"amount":550,"hold_seconds":0,"occurred_at":"2026-04-20T10:15:00Z"})).await;
+        let r = t
+            .apply(
+                Event::product_earning(user.id, &format!("{stage}_p1"), 550)
+                    .occurred_at("2026-04-20T10:15:00Z"),
+            )
+            .await;
         let body = t.wallet(&user.token, "").await.body_of_200();
         seen.push((
             stage,
