@@ -67,21 +67,16 @@ fn payout_details_tokens_and_delete() {
         "--json",
         r#"{"account_number":"12345678","sort_code":"20-00-00"}"#,
     ]);
-    cli.refuses(
-        &[
-            "user",
-            "payout-details",
-            "--user",
-            &uid,
-            "--json",
-            r#"{"iban":"x","bic_swift":"y"}"#,
-        ],
-        "sort_code",
-    );
-    cli.refuses(
-        &["user", "payout-details", "--user", &uid, "--json", "{nope"],
-        "not valid JSON",
-    );
+    // Details of another currency, and text that is not JSON.
+    for (json, part) in [
+        (r#"{"iban":"x","bic_swift":"y"}"#, "sort_code"),
+        ("{nope", "not valid JSON"),
+    ] {
+        cli.refuses(
+            &["user", "payout-details", "--user", &uid, "--json", json],
+            part,
+        );
+    }
     let key = cli.ok(&[
         "token",
         "create",
@@ -211,14 +206,10 @@ async fn payouts_are_listed_approved_and_declined() {
         (again["status"].clone(), again["changed"].clone()),
         (json!("paid"), json!(false))
     );
-    cli.refuses(
-        &["payout", "decline", "--id", &first, "--reason", "late"],
-        "already paid",
-    );
-    cli.refuses(
-        &["payout", "decline", "--id", &second, "--reason", " "],
-        "reason",
-    );
+    // Declining a paid payout, or without a reason.
+    for (id, reason, part) in [(&first, "late", "already paid"), (&second, " ", "reason")] {
+        cli.refuses(&["payout", "decline", "--id", id, "--reason", reason], part);
+    }
     let declined = cli.ok(&[
         "payout",
         "decline",
