@@ -7,79 +7,27 @@
 //! before and after. Concurrent links and unlinks check that the conditions
 //! of the link transaction, not only the reads before it, enforce the rules.
 
-use chrono::DateTime;
-use lambda_http::Request;
 use serde_json::{json, Value};
 use shared::currency::Currency;
 use shared::db::model::{Account, Link};
-use shared::ledger::apply::EventStatus;
 use shared::links::{link, unlink, LinkError, MAX_CHILDREN};
 use shared::users::delete_user;
 use shared::Ctx;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tests::*;
+use tests::dynamo::test_ctx;
+use tests::expect::{account_entry, balance, currency_code, currency_id, shown_time, top, Summary};
+use tests::fixtures::{api_key, creator, creators, Creator, Profile};
+use tests::http::{error, ok, Route, CHILD_CANNOT_AGGREGATE, FORBIDDEN, UNAUTHENTICATED};
+use tests::invariants::account;
 
 // ---------------------------------------------------------------- helpers
 
-/// `n` USD creators `<prefix>1@example.com` ...
-async fn creators(ctx: &Ctx, prefix: &str, n: usize) -> Vec<Creator> {
-    let mut out = Vec::new();
-    for i in 1..=n {
-        out.push(
-            creator(
-                ctx,
-                &format!("{prefix}{i}@example.com"),
-                &format!("{prefix} {i}"),
-                Currency::Usd,
-            )
-            .await,
-        );
-    }
-    out
-}
-
-fn code(c: Currency) -> &'static str {
-    match c {
-        Currency::Usd => "USD",
-        Currency::Eur => "EUR",
-        Currency::Gbp => "GBP",
-    }
-}
-
-fn cid(c: Currency) -> i64 {
-    match c {
-        Currency::Usd => 1,
-        Currency::Eur => 2,
-        Currency::Gbp => 3,
-    }
-}
-
-fn refused(message: &str) -> Value {
-    json!({"success": false, "errors_message": message, "data": null})
-}
-
-fn req(name: &str, token: Option<&str>) -> Request {
-    with_auth(request(name), token.map(bearer).as_deref())
-}
-
-async fn get_linked(ctx: &Ctx, token: &str) -> (u16, Value) {
-    status_and_json(linked_accounts::handle(ctx, req("linked-accounts_ok", Some(token))).await)
-}
-
-async fn post_aggregate(ctx: &Ctx, event: &str, token: &str) -> (u16, Value) {
-    status_and_json(aggregate::handle(ctx, req(event, Some(token))).await)
+/// A USD creator named as the expected JSON shows.
+fn usd(email: &str, name: &str) -> Profile {
+    Profile::named(email, name, Currency::Usd)
 }
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// `linked_at` as the API shows it.
-fn shown(epoch: i64) -> String {
-    DateTime::from_timestamp(epoch, 0)
-        .expect("time")
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
 }
 
 /// Links and checks the returned link's time lies within the call.
@@ -98,13 +46,13 @@ async fn linked(ctx: &Ctx, master: i64, child: i64) -> Link {
 
 fn linked_entry(l: &Link, c: &Creator) -> Value {
     json!({"id": l.link_id, "child_user_id": c.id, "email": c.email, "display_name": c.name,
-           "currency_id": cid(c.currency), "currency_code": code(c.currency),
-           "linked_at": shown(l.linked_at)})
+           "currency_id": currency_id(c.currency), "currency_code": currency_code(c.currency),
+           "linked_at": shown_time(l.linked_at)})
 }
 
 fn master_view(c: &Creator) -> Value {
     json!({"user_id": c.id, "email": c.email, "display_name": c.name,
-           "currency_id": cid(c.currency), "currency_code": code(c.currency)})
+           "currency_id": currency_id(c.currency), "currency_code": currency_code(c.currency)})
 }
 
 fn standalone() -> Value {
@@ -119,67 +67,45 @@ async fn accounts(ctx: &Ctx, ids: &[i64]) -> Vec<Account> {
     out
 }
 
-/// Runs a link that must be refused: checks the message and that neither
-/// account changed.
-async fn assert_link_refused(ctx: &Ctx, master: i64, child: i64, message: &str) -> LinkError {
-    let existing: Vec<i64> = {
-        let mut ids = Vec::new();
-        for id in [master, child] {
-            if shared::ledger::apply::read_account(ctx, id)
-                .await
-                .expect("read")
-                .is_some()
-            {
-                ids.push(id);
-            }
+/// Runs a link that must be refused: checks the error (`is`) and its
+/// message, and that neither account changed.
+async fn assert_link_refused(
+    ctx: &Ctx,
+    (master, child): (i64, i64),
+    message: &str,
+    is: impl Fn(&LinkError) -> bool,
+) {
+    let mut existing = Vec::new();
+    for id in [master, child] {
+        if shared::ledger::apply::read_account(ctx, id)
+            .await
+            .expect("read")
+            .is_some()
+        {
+            existing.push(id);
         }
-        ids
-    };
+    }
     let before = accounts(ctx, &existing).await;
     let err = link(ctx, master, child)
         .await
         .expect_err("the link must be refused");
     assert_eq!(err.to_string(), message);
+    assert!(is(&err), "{err:?}");
     assert_eq!(
         accounts(ctx, &existing).await,
         before,
         "a refused link changed an account"
     );
-    err
 }
 
-static EVENT_IDS: AtomicUsize = AtomicUsize::new(0);
-
-/// A product with complete media, `clicks` clicks and one immediate earning.
-async fn product(ctx: &Ctx, user_id: i64, product_id: i64, clicks: i64, amount: i64) {
-    let n = EVENT_IDS.fetch_add(1, Ordering::SeqCst);
-    for event in [
-        json!({"kind": "product_upsert", "event_id": format!("u{n}"), "user_id": user_id,
-               "product_id": product_id, "title": format!("p{product_id}"), "media_complete": true}),
-        json!({"kind": "link_clicks", "event_id": format!("c{n}"), "user_id": user_id,
-               "product_id": product_id, "count": clicks}),
-        json!({"kind": "product_earning", "event_id": format!("e{n}"), "user_id": user_id,
-               "amount": amount, "product_id": product_id, "hold_seconds": 0}),
-    ] {
-        let r = apply(ctx, event).await;
-        assert_eq!(r.status, EventStatus::Applied, "{r:?}");
-    }
+/// A USD wallet summary entry: `c` with `available` and nothing else.
+fn entry(c: &Creator, available: i64) -> Value {
+    account_entry(c, balance(available, 0, 0, 0))
 }
 
-fn balance(available: i64) -> Value {
-    json!({"available": available, "hold": 0, "pending": 0, "total": available, "referral_revenue": 0})
-}
-
-fn account_entry(c: &Creator, available: i64) -> Value {
-    json!({"user_id": c.id, "email": c.email, "display_name": c.name,
-           "currency_id": cid(c.currency), "currency_code": code(c.currency),
-           "wallet_balance": balance(available)})
-}
-
-fn top(id: i64, owner: &Creator, clicks: i64, rate: f64, earnings: i64) -> Value {
-    json!({"id": id, "user_id": owner.id, "title": format!("p{id}"), "link_clicks": clicks,
-           "unlocks": 1, "conversion_rate": rate, "total_earnings": earnings,
-           "currency_code": code(owner.currency), "thumbnail": null})
+/// A top product `p<id>` with one unlock.
+fn top_p(id: i64, owner: &Creator, clicks: i64, rate: f64, earnings: i64) -> Value {
+    top(id, owner, &format!("p{id}"), (clicks, 1, rate, earnings))
 }
 
 // ------------------------------------------------------ linked-accounts
@@ -187,14 +113,22 @@ fn top(id: i64, owner: &Creator, clicks: i64, rate: f64, earnings: i64) -> Value
 #[tokio::test]
 async fn linked_accounts_for_master_child_and_standalone() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
-    let eve = creator(&t, "eve@example.com", "Eve Euro", Currency::Eur).await;
-    let gus = creator(&t, "gus@example.com", "Gus Pound", Currency::Gbp).await;
-    let solo = creator(&t, "solo@example.com", "Solo", Currency::Usd).await;
+    let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
+    let eve = creator(
+        &t,
+        Profile::named("eve@example.com", "Eve Euro", Currency::Eur),
+    )
+    .await;
+    let gus = creator(
+        &t,
+        Profile::named("gus@example.com", "Gus Pound", Currency::Gbp),
+    )
+    .await;
+    let solo = creator(&t, usd("solo@example.com", "Solo")).await;
 
     // Nobody linked yet: everyone is standalone.
     for c in [&mia, &eve, &gus, &solo] {
-        assert_eq!(get_linked(&t, &c.token).await, (200, standalone()));
+        assert_eq!(t.linked_accounts(&c.token).await, (200, standalone()));
     }
 
     let l_gus = linked(&t, mia.id, gus.id).await;
@@ -203,7 +137,7 @@ async fn linked_accounts_for_master_child_and_standalone() {
 
     // In link order, not creation order.
     assert_eq!(
-        get_linked(&t, &mia.token).await,
+        t.linked_accounts(&mia.token).await,
         (
             200,
             ok(json!({"role": "master", "master": null,
@@ -211,7 +145,7 @@ async fn linked_accounts_for_master_child_and_standalone() {
         )
     );
     assert_eq!(
-        get_linked(&t, &eve.token).await,
+        t.linked_accounts(&eve.token).await,
         (
             200,
             ok(json!({"role": "child",
@@ -221,13 +155,13 @@ async fn linked_accounts_for_master_child_and_standalone() {
         )
     );
     assert_eq!(
-        get_linked(&t, &gus.token).await,
+        t.linked_accounts(&gus.token).await,
         (
             200,
             ok(json!({"role": "child", "master": master_view(&mia), "linked_accounts": []}))
         )
     );
-    assert_eq!(get_linked(&t, &solo.token).await, (200, standalone()));
+    assert_eq!(t.linked_accounts(&solo.token).await, (200, standalone()));
 
     // The stored items say the same.
     let m = account(&t, mia.id).await;
@@ -240,29 +174,31 @@ async fn linked_accounts_for_master_child_and_standalone() {
 #[tokio::test]
 async fn linked_accounts_needs_a_live_session_token() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
+    let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
     assert_eq!(
-        status_and_json(linked_accounts::handle(&t, request("linked-accounts_no_token")).await),
-        (401, refused("Unauthenticated."))
+        t.sample(Route::LinkedAccounts, "linked-accounts_no_token", None)
+            .await,
+        (401, error(UNAUTHENTICATED))
     );
     assert_eq!(
-        status_and_json(linked_accounts::handle(&t, request("linked-accounts_ok")).await),
-        (401, refused("Unauthenticated.")),
+        t.sample(Route::LinkedAccounts, "linked-accounts_ok", None)
+            .await,
+        (401, error(UNAUTHENTICATED)),
         "the sample's placeholder token does not exist"
     );
     let key = api_key(&t, mia.id).await;
-    assert_eq!(get_linked(&t, &key).await, (403, refused("Forbidden")));
+    assert_eq!(t.linked_accounts(&key).await, (403, error(FORBIDDEN)));
     delete_user(&t, mia.id).await.expect("delete");
     assert_eq!(
-        get_linked(&t, &mia.token).await,
-        (401, refused("Unauthenticated."))
+        t.linked_accounts(&mia.token).await,
+        (401, error(UNAUTHENTICATED))
     );
 }
 
 #[tokio::test]
 async fn linked_accounts_leaves_out_deleted_children() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
+    let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
     let kids = creators(&t, "kid", 3).await;
     let mut links = Vec::new();
     for k in &kids {
@@ -270,7 +206,7 @@ async fn linked_accounts_leaves_out_deleted_children() {
     }
     delete_user(&t, kids[1].id).await.expect("delete");
     assert_eq!(
-        get_linked(&t, &mia.token).await,
+        t.linked_accounts(&mia.token).await,
         (
             200,
             ok(json!({"role": "master", "master": null,
@@ -287,9 +223,9 @@ async fn linked_accounts_leaves_out_deleted_children() {
 #[tokio::test]
 async fn deleting_a_master_makes_its_children_standalone() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
+    let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
     let kids = creators(&t, "kid", 3).await;
-    let ned = creator(&t, "ned@example.com", "Ned Next", Currency::Usd).await;
+    let ned = creator(&t, usd("ned@example.com", "Ned Next")).await;
     for k in &kids {
         linked(&t, mia.id, k.id).await;
     }
@@ -297,22 +233,29 @@ async fn deleting_a_master_makes_its_children_standalone() {
     delete_user(&t, kids[2].id).await.expect("delete child");
     let child_view =
         ok(json!({"role": "child", "master": master_view(&mia), "linked_accounts": []}));
-    assert_eq!(get_linked(&t, &kids[0].token).await, (200, child_view));
+    assert_eq!(t.linked_accounts(&kids[0].token).await, (200, child_view));
     assert_eq!(
-        post_aggregate(&t, "aggregate_additional_tokens_empty", &kids[0].token).await,
-        (
-            403,
-            refused("Child accounts cannot aggregate other accounts.")
+        t.sample(
+            Route::Aggregate,
+            "aggregate_additional_tokens_empty",
+            Some(&kids[0].token)
         )
+        .await,
+        (403, error(CHILD_CANNOT_AGGREGATE))
     );
 
     delete_user(&t, mia.id).await.expect("delete master");
 
     for k in &kids[..2] {
-        assert_eq!(get_linked(&t, &k.token).await, (200, standalone()));
-        let (status, body) =
-            post_aggregate(&t, "aggregate_additional_tokens_empty", &k.token).await;
-        assert_eq!(status, 200, "{body}");
+        assert_eq!(t.linked_accounts(&k.token).await, (200, standalone()));
+        let body = t
+            .sample(
+                Route::Aggregate,
+                "aggregate_additional_tokens_empty",
+                Some(&k.token),
+            )
+            .await
+            .body_of_200();
         assert_eq!(body["data"]["accounts"].as_array().map(Vec::len), Some(1));
         assert_eq!(body["data"]["accounts"][0]["user_id"], json!(k.id));
         assert_eq!(account(&t, k.id).await.master_id, None);
@@ -324,7 +267,7 @@ async fn deleting_a_master_makes_its_children_standalone() {
     // Free to join another group.
     linked(&t, ned.id, kids[0].id).await;
     assert_eq!(
-        get_linked(&t, &kids[0].token).await,
+        t.linked_accounts(&kids[0].token).await,
         (
             200,
             ok(json!({"role": "child", "master": master_view(&ned), "linked_accounts": []}))
@@ -344,7 +287,7 @@ async fn deleting_a_master_makes_its_children_standalone() {
 async fn deleting_a_master_races_links_without_leaving_orphans() {
     let t = test_ctx().await;
     for round in 0..12 {
-        let mia = creator(&t, &format!("mia{round}@example.com"), "Mia", Currency::Usd).await;
+        let mia = creator(&t, usd(&format!("mia{round}@example.com"), "Mia")).await;
         let kids = creators(&t, &format!("r{round}kid"), 4).await;
         linked(&t, mia.id, kids[0].id).await;
         let links = kids[1..].iter().map(|k| link(&t, mia.id, k.id));
@@ -358,7 +301,7 @@ async fn deleting_a_master_races_links_without_leaving_orphans() {
         }
         for k in &kids {
             assert_eq!(account(&t, k.id).await.master_id, None, "round {round}");
-            assert_eq!(get_linked(&t, &k.token).await, (200, standalone()));
+            assert_eq!(t.linked_accounts(&k.token).await, (200, standalone()));
         }
         assert!(account(&t, mia.id).await.children.is_empty());
     }
@@ -369,42 +312,40 @@ async fn deleting_a_master_races_links_without_leaving_orphans() {
 #[tokio::test]
 async fn link_refuses_linking_an_account_to_itself() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
-    let err =
-        assert_link_refused(&t, mia.id, mia.id, "an account cannot be linked to itself").await;
-    assert!(matches!(err, LinkError::SelfLink), "{err:?}");
+    let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
+    let kid = creator(&t, usd("kid@example.com", "Kid")).await;
+    let message = "an account cannot be linked to itself";
+    let self_link = |e: &LinkError| matches!(e, LinkError::SelfLink);
+    assert_link_refused(&t, (mia.id, mia.id), message, self_link).await;
     // Also for a master that already has children.
-    let kid = creator(&t, "kid@example.com", "Kid", Currency::Usd).await;
     linked(&t, mia.id, kid.id).await;
-    let err =
-        assert_link_refused(&t, mia.id, mia.id, "an account cannot be linked to itself").await;
-    assert!(matches!(err, LinkError::SelfLink), "{err:?}");
-    assert_eq!(get_linked(&t, &kid.token).await.0, 200);
+    assert_link_refused(&t, (mia.id, mia.id), message, self_link).await;
+    assert_eq!(t.linked_accounts(&kid.token).await.status, 200);
 }
 
 #[tokio::test]
 async fn link_refuses_an_eleventh_child() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
+    let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
     let kids = creators(&t, "kid", MAX_CHILDREN + 1).await;
     assert_eq!(MAX_CHILDREN, 10);
     for k in &kids[..10] {
         linked(&t, mia.id, k.id).await;
     }
     let eleventh = &kids[10];
-    let err = assert_link_refused(
+    let message = format!("master {} already has 10 linked accounts", mia.id);
+    assert_link_refused(
         &t,
-        mia.id,
-        eleventh.id,
-        &format!("master {} already has 10 linked accounts", mia.id),
+        (mia.id, eleventh.id),
+        &message,
+        |e| matches!(e, LinkError::TooManyChildren(m) if *m == mia.id),
     )
     .await;
-    assert!(
-        matches!(err, LinkError::TooManyChildren(m) if m == mia.id),
-        "{err:?}"
-    );
     assert_eq!(account(&t, mia.id).await.children.len(), 10);
-    assert_eq!(get_linked(&t, &eleventh.token).await, (200, standalone()));
+    assert_eq!(
+        t.linked_accounts(&eleventh.token).await,
+        (200, standalone())
+    );
     // After an unlink there is room again.
     unlink(&t, mia.id, kids[4].id).await.expect("unlink");
     linked(&t, mia.id, eleventh.id).await;
@@ -423,78 +364,70 @@ async fn link_refuses_an_eleventh_child() {
     assert_eq!(children, want);
 }
 
+/// Mia (a master of Kid), Max (standalone) and Kid.
+async fn mia_max_and_kid(t: &tests::dynamo::TestCtx) -> [Creator; 3] {
+    let mia = creator(t, usd("mia@example.com", "Mia Master")).await;
+    let max = creator(t, usd("max@example.com", "Max Master")).await;
+    let kid = creator(t, usd("kid@example.com", "Kid")).await;
+    linked(t, mia.id, kid.id).await;
+    [mia, max, kid]
+}
+
 #[tokio::test]
 async fn link_refuses_a_child_that_is_already_linked() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
-    let max = creator(&t, "max@example.com", "Max Master", Currency::Usd).await;
-    let kid = creator(&t, "kid@example.com", "Kid", Currency::Usd).await;
-    linked(&t, mia.id, kid.id).await;
+    let [mia, max, kid] = mia_max_and_kid(&t).await;
     let message = format!("user {} is already linked to master {}", kid.id, mia.id);
-    // To the same master again.
-    let err = assert_link_refused(&t, mia.id, kid.id, &message).await;
-    assert!(
-        matches!(err, LinkError::ChildAlreadyLinked { child, master } if child == kid.id && master == mia.id),
-        "{err:?}"
-    );
-    // To another master.
-    let err = assert_link_refused(&t, max.id, kid.id, &message).await;
-    assert!(
-        matches!(err, LinkError::ChildAlreadyLinked { child, master } if child == kid.id && master == mia.id),
-        "{err:?}"
-    );
+    // To the same master again, and to another master.
+    for master in [mia.id, max.id] {
+        assert_link_refused(&t, (master, kid.id), &message, |e| {
+            matches!(e, LinkError::ChildAlreadyLinked { child, master }
+                if *child == kid.id && *master == mia.id)
+        })
+        .await;
+    }
     assert_eq!(account(&t, mia.id).await.children.len(), 1);
-    assert_eq!(get_linked(&t, &max.token).await, (200, standalone()));
+    assert_eq!(t.linked_accounts(&max.token).await, (200, standalone()));
 }
 
 #[tokio::test]
 async fn link_refuses_a_master_as_child() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
-    let max = creator(&t, "max@example.com", "Max Master", Currency::Usd).await;
-    let kid = creator(&t, "kid@example.com", "Kid", Currency::Usd).await;
-    linked(&t, mia.id, kid.id).await;
-    let err = assert_link_refused(
+    let [mia, max, _kid] = mia_max_and_kid(&t).await;
+    let message = format!("user {} is a master account and cannot be a child", mia.id);
+    assert_link_refused(
         &t,
-        max.id,
-        mia.id,
-        &format!("user {} is a master account and cannot be a child", mia.id),
+        (max.id, mia.id),
+        &message,
+        |e| matches!(e, LinkError::ChildIsMaster(c) if *c == mia.id),
     )
     .await;
-    assert!(
-        matches!(err, LinkError::ChildIsMaster(c) if c == mia.id),
-        "{err:?}"
-    );
-    assert_eq!(get_linked(&t, &max.token).await, (200, standalone()));
+    assert_eq!(t.linked_accounts(&max.token).await, (200, standalone()));
 }
 
 #[tokio::test]
 async fn link_refuses_a_child_as_master() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
-    let kid = creator(&t, "kid@example.com", "Kid", Currency::Usd).await;
-    let other = creator(&t, "other@example.com", "Other", Currency::Usd).await;
-    linked(&t, mia.id, kid.id).await;
+    let [mia, other, kid] = mia_max_and_kid(&t).await;
     let message = format!("user {} is a child account and cannot be a master", kid.id);
-    let err = assert_link_refused(&t, kid.id, other.id, &message).await;
-    assert!(
-        matches!(err, LinkError::MasterIsChild(m) if m == kid.id),
-        "{err:?}"
-    );
-    // Not even its own master as its child (a cycle).
-    let err = assert_link_refused(&t, kid.id, mia.id, &message).await;
-    assert!(
-        matches!(err, LinkError::MasterIsChild(m) if m == kid.id),
-        "{err:?}"
-    );
-    assert_eq!(get_linked(&t, &other.token).await, (200, standalone()));
+    // Not to another account, not even its own master as its child (a cycle).
+    for child in [other.id, mia.id] {
+        assert_link_refused(
+            &t,
+            (kid.id, child),
+            &message,
+            |e| matches!(e, LinkError::MasterIsChild(m) if *m == kid.id),
+        )
+        .await;
+    }
+    assert_eq!(t.linked_accounts(&other.token).await, (200, standalone()));
 }
 
 #[tokio::test]
 async fn link_refuses_unknown_and_deleted_users() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
-    let gone = creator(&t, "gone@example.com", "Gone", Currency::Usd).await;
+    let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
+    let gone = creator(&t, usd("gone@example.com", "Gone")).await;
     delete_user(&t, gone.id).await.expect("delete");
     let unknown = 9_000_000;
     for (master, child, missing) in [
@@ -503,19 +436,16 @@ async fn link_refuses_unknown_and_deleted_users() {
         (mia.id, gone.id, gone.id),
         (gone.id, mia.id, gone.id),
     ] {
-        let err = assert_link_refused(
+        let message = format!("user {missing} does not exist or is deleted");
+        assert_link_refused(
             &t,
-            master,
-            child,
-            &format!("user {missing} does not exist or is deleted"),
+            (master, child),
+            &message,
+            |e| matches!(e, LinkError::NotFound(id) if *id == missing),
         )
         .await;
-        assert!(
-            matches!(err, LinkError::NotFound(id) if id == missing),
-            "{err:?}"
-        );
     }
-    assert_eq!(get_linked(&t, &mia.token).await, (200, standalone()));
+    assert_eq!(t.linked_accounts(&mia.token).await, (200, standalone()));
 }
 
 // -------------------------------------------------------------- unlink
@@ -523,20 +453,23 @@ async fn link_refuses_unknown_and_deleted_users() {
 #[tokio::test]
 async fn unlink_removes_the_child_from_the_next_aggregate() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
+    let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
     let kids = creators(&t, "kid", 3).await;
     // Mia 101: 2 clicks, 100 -> 50 %; kid i: 10i clicks, 100i -> 10/i %.
-    product(&t, mia.id, 101, 2, 100).await;
+    t.product(mia.id, 101, "p101", 2, &[100]).await;
     for (i, k) in kids.iter().enumerate() {
         let i = i as i64 + 1;
-        product(&t, k.id, 200 + i, 10 * i, 100 * i).await;
+        t.product(k.id, 200 + i, &format!("p{}", 200 + i), 10 * i, &[100 * i])
+            .await;
     }
     for k in &kids {
         linked(&t, mia.id, k.id).await;
     }
     // All: clicks 2+10+20+30 = 62, unlocks 4 -> 6.45 %, revenue 700.
-    let (status, body) = post_aggregate(&t, "aggregate_empty_object", &mia.token).await;
-    assert_eq!(status, 200);
+    let body = t
+        .sample(Route::Aggregate, "aggregate_empty_object", Some(&mia.token))
+        .await
+        .body_of_200();
     let data = &body["data"];
     assert_eq!(
         (
@@ -550,37 +483,36 @@ async fn unlink_removes_the_child_from_the_next_aggregate() {
 
     unlink(&t, mia.id, kids[1].id).await.expect("unlink");
     // Without kid 2: clicks 42, unlocks 3 -> 7.14 %, revenue 500.
-    let without_kid2 = ok(json!({
-        "currency_unified": true,
-        "accounts": [account_entry(&mia, 100), account_entry(&kids[0], 100), account_entry(&kids[2], 300)],
-        "wallet_balance": balance(500),
-        "total_content_items": 3, "total_link_clicks": 42, "total_unlocks": 3,
-        "total_product_revenue": 500, "overall_conversion_rate": 7.14,
-        "revenue_by_currency": {"USD": 500},
-        "top_performing": [
-            top(101, &mia, 2, 50.0, 100),
-            top(201, &kids[0], 10, 10.0, 100),
-            top(203, &kids[2], 30, 3.33, 300),
-        ]
-    }));
+    let without_kid2 = Summary::group(
+        vec![entry(&mia, 100), entry(&kids[0], 100), entry(&kids[2], 300)],
+        balance(500, 0, 0, 0),
+    )
+    .totals((3, 42, 3, 500, 7.14))
+    .top(vec![
+        top_p(101, &mia, 2, 50.0, 100),
+        top_p(201, &kids[0], 10, 10.0, 100),
+        top_p(203, &kids[2], 30, 3.33, 300),
+    ])
+    .ok();
     assert_eq!(
-        post_aggregate(&t, "aggregate_empty_object", &mia.token).await,
+        t.sample(Route::Aggregate, "aggregate_empty_object", Some(&mia.token))
+            .await,
         (200, without_kid2)
     );
     // Kid 2 is standalone again: its aggregate is itself, additional_tokens ignored.
     assert_eq!(account(&t, kids[1].id).await.master_id, None);
-    assert_eq!(get_linked(&t, &kids[1].token).await, (200, standalone()));
-    let kid2_alone = ok(json!({
-        "currency_unified": true,
-        "accounts": [account_entry(&kids[1], 200)],
-        "wallet_balance": balance(200),
-        "total_content_items": 1, "total_link_clicks": 20, "total_unlocks": 1,
-        "total_product_revenue": 200, "overall_conversion_rate": 5.0,
-        "revenue_by_currency": {"USD": 200},
-        "top_performing": [top(202, &kids[1], 20, 5.0, 200)]
-    }));
+    assert_eq!(t.linked_accounts(&kids[1].token).await, (200, standalone()));
+    let kid2_alone = Summary::of(&kids[1], balance(200, 0, 0, 0))
+        .totals((1, 20, 1, 200, 5.0))
+        .top(vec![top_p(202, &kids[1], 20, 5.0, 200)])
+        .ok();
     assert_eq!(
-        post_aggregate(&t, "aggregate_additional_tokens_empty", &kids[1].token).await,
+        t.sample(
+            Route::Aggregate,
+            "aggregate_additional_tokens_empty",
+            Some(&kids[1].token)
+        )
+        .await,
         (200, kid2_alone)
     );
 
@@ -598,8 +530,10 @@ async fn unlink_removes_the_child_from_the_next_aggregate() {
 
     // Linked again, it comes last.
     let l = linked(&t, mia.id, kids[1].id).await;
-    let (status, body) = post_aggregate(&t, "aggregate_empty_object", &mia.token).await;
-    assert_eq!(status, 200);
+    let body = t
+        .sample(Route::Aggregate, "aggregate_empty_object", Some(&mia.token))
+        .await
+        .body_of_200();
     let order: Vec<i64> = body["data"]["accounts"]
         .as_array()
         .expect("accounts")
@@ -607,7 +541,7 @@ async fn unlink_removes_the_child_from_the_next_aggregate() {
         .map(|a| a["user_id"].as_i64().expect("id"))
         .collect();
     assert_eq!(order, vec![mia.id, kids[0].id, kids[2].id, kids[1].id]);
-    let (_, view) = get_linked(&t, &mia.token).await;
+    let view = t.linked_accounts(&mia.token).await.body;
     assert_eq!(
         view["data"]["linked_accounts"][2],
         linked_entry(&l, &kids[1])
@@ -617,10 +551,12 @@ async fn unlink_removes_the_child_from_the_next_aggregate() {
     for k in &kids {
         unlink(&t, mia.id, k.id).await.expect("unlink");
     }
-    assert_eq!(get_linked(&t, &mia.token).await, (200, standalone()));
-    let (status, body) = post_aggregate(&t, "aggregate_empty_object", &mia.token).await;
-    assert_eq!(status, 200);
-    assert_eq!(body["data"]["accounts"], json!([account_entry(&mia, 100)]));
+    assert_eq!(t.linked_accounts(&mia.token).await, (200, standalone()));
+    let body = t
+        .sample(Route::Aggregate, "aggregate_empty_object", Some(&mia.token))
+        .await
+        .body_of_200();
+    assert_eq!(body["data"]["accounts"], json!([entry(&mia, 100)]));
 }
 
 // --------------------------------------------------------- concurrency
@@ -630,14 +566,14 @@ async fn unlink_removes_the_child_from_the_next_aggregate() {
 async fn concurrent_links_of_one_child_make_one_link() {
     let t = test_ctx().await;
     let masters = creators(&t, "master", 4).await;
-    let kid = creator(&t, "kid@example.com", "Kid", Currency::Usd).await;
+    let kid = creator(&t, usd("kid@example.com", "Kid")).await;
     let mut tasks = Vec::new();
     for m in &masters {
-        let (ctx, master, child) = (t.ctx.clone(), m.id, kid.id);
+        let (ctx, master, child) = (t.clone(), m.id, kid.id);
         tasks.push(tokio::spawn(async move { link(&ctx, master, child).await }));
     }
     // And the same master twice.
-    let (ctx, master, child) = (t.ctx.clone(), masters[0].id, kid.id);
+    let (ctx, master, child) = (t.clone(), masters[0].id, kid.id);
     tasks.push(tokio::spawn(async move { link(&ctx, master, child).await }));
     let mut won = 0;
     for task in tasks {
@@ -665,14 +601,14 @@ async fn concurrent_links_of_one_child_make_one_link() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_links_never_exceed_ten_children() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
+    let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
     let kids = creators(&t, "kid", 12).await;
     for k in &kids[..9] {
         linked(&t, mia.id, k.id).await;
     }
     let mut tasks = Vec::new();
     for k in &kids[9..] {
-        let (ctx, master, child) = (t.ctx.clone(), mia.id, k.id);
+        let (ctx, master, child) = (t.clone(), mia.id, k.id);
         tasks.push(tokio::spawn(async move { link(&ctx, master, child).await }));
     }
     let mut won = Vec::new();
@@ -699,8 +635,8 @@ async fn concurrent_links_never_make_a_chain() {
         let t = test_ctx().await;
         let abc = creators(&t, "abc", 3).await;
         let (a, b, c) = (abc[0].id, abc[1].id, abc[2].id);
-        let ctx1 = t.ctx.clone();
-        let ctx2 = t.ctx.clone();
+        let ctx1 = t.clone();
+        let ctx2 = t.clone();
         let (r1, r2) = tokio::join!(
             tokio::spawn(async move { link(&ctx1, a, b).await }),
             tokio::spawn(async move { link(&ctx2, b, c).await })
@@ -735,7 +671,7 @@ async fn concurrent_links_never_make_a_chain() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_unlinks_remove_the_right_children() {
     let t = test_ctx().await;
-    let mia = creator(&t, "mia@example.com", "Mia Master", Currency::Usd).await;
+    let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
     let kids = creators(&t, "kid", 6).await;
     for k in &kids {
         linked(&t, mia.id, k.id).await;
@@ -743,7 +679,7 @@ async fn concurrent_unlinks_remove_the_right_children() {
     let gone = [kids[0].id, kids[2].id, kids[3].id, kids[5].id];
     let mut tasks = Vec::new();
     for child in gone {
-        let (ctx, master) = (t.ctx.clone(), mia.id);
+        let (ctx, master) = (t.clone(), mia.id);
         tasks.push(tokio::spawn(
             async move { unlink(&ctx, master, child).await },
         ));

@@ -15,7 +15,11 @@ use shared::db::model::{Account, Balance, Entry, Lot};
 use shared::ledger::apply::{read_lot, EventResult, EventStatus};
 use shared::ledger::{next_balance, BalanceError, Direction, EntryType};
 use std::collections::HashMap;
-use tests::*;
+use tests::dynamo::{get_raw, partition, sk_starts_with, test_ctx, test_ctx_with, TestCtx};
+use tests::events::{assert_applied, assert_rejected};
+use tests::fixtures::{creator, Profile};
+use tests::http::load_event;
+use tests::invariants::{account, assert_invariants, buckets, entries};
 
 const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
@@ -24,28 +28,8 @@ const MAX_AMOUNT: i64 = 1_000_000_000_000;
 /// A fresh context and one USD user on it.
 async fn setup() -> (TestCtx, i64) {
     let t = test_ctx().await;
-    let u = new_user(&t, Currency::Usd).await;
-    (t, u.user_id)
-}
-
-#[track_caller]
-fn assert_applied(r: &EventResult) {
-    assert_eq!(r.status, EventStatus::Applied, "{r:?}");
-    assert_eq!(r.error, None, "{r:?}");
-}
-
-#[track_caller]
-fn assert_rejected(r: &EventResult, message_part: &str) {
-    assert_eq!(r.status, EventStatus::Rejected, "{r:?}");
-    assert!(
-        !r.retryable,
-        "a refusal of the event is not retryable: {r:?}"
-    );
-    let msg = r.error.as_deref().unwrap_or_default();
-    assert!(
-        msg.contains(message_part),
-        "error {msg:?} should contain {message_part:?}"
-    );
+    let u = creator(&t, Profile::new(Currency::Usd)).await;
+    (t, u.id)
 }
 
 /// Everything stored for a user (account with its version, entries, copies,
@@ -56,15 +40,8 @@ async fn snapshot(t: &TestCtx, user_id: i64) -> (Account, Vec<Item>) {
 
 /// Whether an event id has a dedup record (i.e. was applied).
 async fn event_recorded(t: &TestCtx, event_id: &str) -> bool {
-    t.db.get_item()
-        .table_name(t.table())
-        .key(keys::PK, AttributeValue::S(keys::event_pk(event_id)))
-        .key(keys::SK, AttributeValue::S(keys::EVENT_SK.into()))
-        .consistent_read(true)
-        .send()
+    get_raw(t, keys::event_pk(event_id), keys::EVENT_SK)
         .await
-        .expect("get event record")
-        .item
         .is_some()
 }
 
@@ -83,7 +60,7 @@ async fn sk_count(t: &TestCtx, user_id: i64, prefix: &str) -> usize {
     partition(t, user_id)
         .await
         .iter()
-        .filter(|i| matches!(i.get(keys::SK), Some(AttributeValue::S(s)) if s.starts_with(prefix)))
+        .filter(|i| sk_starts_with(i, prefix))
         .count()
 }
 
@@ -107,15 +84,16 @@ fn set_user(value: &mut Value, user_id: i64) {
     }
 }
 
-fn event_file(name: &str) -> Value {
-    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path}: {e}"))
+/// A sample event (or array of events) of `events/` for `user_id`.
+fn sample_for(name: &str, user_id: i64) -> Value {
+    let mut event = load_event(name);
+    set_user(&mut event, user_id);
+    event
 }
 
 /// The SQS sample batch with the user id of every JSON body replaced.
 fn sqs_batch_for(user_id: i64) -> Value {
-    let mut batch = event_file("ledger_sqs_batch");
+    let mut batch = load_event("ledger_sqs_batch");
     for record in batch["Records"].as_array_mut().expect("Records") {
         let body = record["body"].as_str().expect("body").to_owned();
         if let Ok(mut event) = serde_json::from_str::<Value>(&body) {
@@ -131,9 +109,9 @@ fn sqs_batch_for(user_id: i64) -> Value {
 #[tokio::test]
 async fn earnings_without_hold_credit_available() {
     let (t, uid) = setup().await;
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"pe","user_id":uid,"amount":550,"title":"Money for a photo","product_id":7,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"pe","user_id":uid,"amount":550,"title":"Money for a photo","product_id":7,"hold_seconds":0})).await);
     assert_eq!(buckets(&t, uid).await, (550, 0, 0));
-    assert_applied(&apply(&t, json!({"kind":"affiliate_earning","event_id":"ae","user_id":uid,"amount":220,"title":"Referral revenue","hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"affiliate_earning","event_id":"ae","user_id":uid,"amount":220,"title":"Referral revenue","hold_seconds":0})).await);
     assert_eq!(buckets(&t, uid).await, (770, 0, 0));
     assert_eq!(account(&t, uid).await.balance.referral_revenue, 220);
     assert!(lot(&t, uid, "pe").await.is_none(), "no lot without hold");
@@ -164,9 +142,9 @@ async fn earnings_without_hold_credit_available() {
 async fn held_earnings_go_to_hold_as_lots() {
     let (t, uid) = setup().await;
     let before = now();
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"pe","user_id":uid,"amount":500,"hold_seconds":600})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"pe","user_id":uid,"amount":500,"hold_seconds":600})).await);
     assert_eq!(buckets(&t, uid).await, (0, 500, 0));
-    assert_applied(&apply(&t, json!({"kind":"affiliate_earning","event_id":"ae","user_id":uid,"amount":200,"hold_seconds":60})).await);
+    assert_applied(&t.apply(json!({"kind":"affiliate_earning","event_id":"ae","user_id":uid,"amount":200,"hold_seconds":60})).await);
     let after = now();
     assert_eq!(buckets(&t, uid).await, (0, 700, 0));
     assert_eq!(account(&t, uid).await.balance.referral_revenue, 200);
@@ -206,25 +184,21 @@ async fn held_earnings_go_to_hold_as_lots() {
 async fn fee_and_refund_debit_available_and_may_go_negative() {
     let (t, uid) = setup().await;
     assert_applied(
-        &apply(
-            &t,
+        &t.apply(
             json!({"kind":"fee","event_id":"f1","user_id":uid,"amount":50,"title":"Service fee"}),
         )
         .await,
     );
     assert_eq!(buckets(&t, uid).await, (-50, 0, 0));
-    assert_applied(&apply(&t, json!({"kind":"refund","event_id":"r1","user_id":uid,"amount":30,"title":"Refund","product_id":7})).await);
+    assert_applied(&t.apply(json!({"kind":"refund","event_id":"r1","user_id":uid,"amount":30,"title":"Refund","product_id":7})).await);
     assert_eq!(buckets(&t, uid).await, (-80, 0, 0));
     // the debt is repaid by a later earning
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":100,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":100,"hold_seconds":0})).await);
     assert_eq!(buckets(&t, uid).await, (20, 0, 0));
     // a fee larger than a positive balance also goes through
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"fee","event_id":"f2","user_id":uid,"amount":25}),
-        )
-        .await,
+        &t.apply(json!({"kind":"fee","event_id":"f2","user_id":uid,"amount":25}))
+            .await,
     );
     assert_eq!(buckets(&t, uid).await, (-5, 0, 0));
     assert_eq!(account(&t, uid).await.balance.referral_revenue, 0);
@@ -255,10 +229,9 @@ async fn fee_and_refund_debit_available_and_may_go_negative() {
 #[tokio::test]
 async fn operator_hold_moves_available_to_hold_as_a_lot() {
     let (t, uid) = setup().await;
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":500,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":500,"hold_seconds":0})).await);
     assert_applied(
-        &apply(
-            &t,
+        &t.apply(
             json!({"kind":"hold","event_id":"h_1","user_id":uid,"amount":200,"title":"Dispute"}),
         )
         .await,
@@ -270,11 +243,8 @@ async fn operator_hold_moves_available_to_hold_as_a_lot() {
     assert_eq!((l.amount, l.release_at, l.released), (200, None, false));
     // exactly the available amount may be held
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"hold","event_id":"h_2","user_id":uid,"amount":300}),
-        )
-        .await,
+        &t.apply(json!({"kind":"hold","event_id":"h_2","user_id":uid,"amount":300}))
+            .await,
     );
     assert_eq!(buckets(&t, uid).await, (0, 500, 0));
 
@@ -292,13 +262,11 @@ async fn operator_hold_moves_available_to_hold_as_a_lot() {
 #[tokio::test]
 async fn hold_above_available_is_refused_and_changes_nothing() {
     let (t, uid) = setup().await;
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":99,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":99,"hold_seconds":0})).await);
     let before = snapshot(&t, uid).await;
-    let r = apply(
-        &t,
-        json!({"kind":"hold","event_id":"h_big","user_id":uid,"amount":100}),
-    )
-    .await;
+    let r = t
+        .apply(json!({"kind":"hold","event_id":"h_big","user_id":uid,"amount":100}))
+        .await;
     assert_rejected(
         &r,
         "insufficient available funds: available is 99, 100 needed",
@@ -314,19 +282,14 @@ async fn hold_above_available_is_refused_and_changes_nothing() {
 
     // a negative available (a debt) can never be put on hold either
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"fee","event_id":"f1","user_id":uid,"amount":100}),
-        )
-        .await,
+        &t.apply(json!({"kind":"fee","event_id":"f1","user_id":uid,"amount":100}))
+            .await,
     );
     assert_eq!(buckets(&t, uid).await, (-1, 0, 0));
     let before = snapshot(&t, uid).await;
-    let r = apply(
-        &t,
-        json!({"kind":"hold","event_id":"h_neg","user_id":uid,"amount":1}),
-    )
-    .await;
+    let r = t
+        .apply(json!({"kind":"hold","event_id":"h_neg","user_id":uid,"amount":1}))
+        .await;
     assert_rejected(&r, "insufficient available funds");
     assert_eq!(snapshot(&t, uid).await, before);
     assert!(!event_recorded(&t, "h_neg").await);
@@ -336,24 +299,20 @@ async fn hold_above_available_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn release_hold_releases_the_whole_lot() {
     let (t, uid) = setup().await;
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":500,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":500,"hold_seconds":0})).await);
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"hold","event_id":"h_1","user_id":uid,"amount":200}),
-        )
-        .await,
+        &t.apply(json!({"kind":"hold","event_id":"h_1","user_id":uid,"amount":200}))
+            .await,
     );
-    assert_applied(&apply(&t, json!({"kind":"release_hold","event_id":"rh_1","user_id":uid,"hold_event_id":"h_1","title":"Dispute resolved"})).await);
+    assert_applied(&t.apply(json!({"kind":"release_hold","event_id":"rh_1","user_id":uid,"hold_event_id":"h_1","title":"Dispute resolved"})).await);
     assert_eq!(buckets(&t, uid).await, (500, 0, 0));
     assert!(lot(&t, uid, "h_1").await.expect("lot kept").released);
 
     // a held earning's lot may be released early, in full
-    assert_applied(&apply(&t, json!({"kind":"affiliate_earning","event_id":"a1","user_id":uid,"amount":300,"hold_seconds":3600})).await);
+    assert_applied(&t.apply(json!({"kind":"affiliate_earning","event_id":"a1","user_id":uid,"amount":300,"hold_seconds":3600})).await);
     assert_eq!(buckets(&t, uid).await, (500, 300, 0));
     assert_applied(
-        &apply(
-            &t,
+        &t.apply(
             json!({"kind":"release_hold","event_id":"rh_2","user_id":uid,"hold_event_id":"a1"}),
         )
         .await,
@@ -385,7 +344,7 @@ async fn release_hold_releases_the_whole_lot() {
 
     // a repeated delivery of the release event is a no-op, not an error
     let before = snapshot(&t, uid).await;
-    let r = apply(&t, json!({"kind":"release_hold","event_id":"rh_1","user_id":uid,"hold_event_id":"h_1","title":"Dispute resolved"})).await;
+    let r = t.apply(json!({"kind":"release_hold","event_id":"rh_1","user_id":uid,"hold_event_id":"h_1","title":"Dispute resolved"})).await;
     assert_eq!(r.status, EventStatus::Duplicate, "{r:?}");
     assert_eq!(snapshot(&t, uid).await, before);
     assert_invariants(&t, uid).await;
@@ -394,31 +353,26 @@ async fn release_hold_releases_the_whole_lot() {
 #[tokio::test]
 async fn release_hold_refusals_change_nothing() {
     let t = test_ctx().await;
-    let owner = new_user(&t, Currency::Usd).await.user_id;
-    let other = new_user(&t, Currency::Usd).await.user_id;
+    let owner = creator(&t, Profile::new(Currency::Usd)).await.id;
+    let other = creator(&t, Profile::new(Currency::Usd)).await.id;
     for uid in [owner, other] {
-        assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":format!("p{uid}"),"user_id":uid,"amount":500,"hold_seconds":0})).await);
+        assert_applied(&t.apply(json!({"kind":"product_earning","event_id":format!("p{uid}"),"user_id":uid,"amount":500,"hold_seconds":0})).await);
     }
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"hold","event_id":"h_1","user_id":owner,"amount":200}),
-        )
-        .await,
+        &t.apply(json!({"kind":"hold","event_id":"h_1","user_id":owner,"amount":200}))
+            .await,
     );
     let before = (snapshot(&t, owner).await, snapshot(&t, other).await);
 
     // no such lot
-    let r = apply(&t, json!({"kind":"release_hold","event_id":"rh_none","user_id":owner,"hold_event_id":"h_missing"})).await;
+    let r = t.apply(json!({"kind":"release_hold","event_id":"rh_none","user_id":owner,"hold_event_id":"h_missing"})).await;
     assert_rejected(&r, "hold lot \"h_missing\"");
     assert_rejected(&r, "does not exist");
     // a lot id that names an event without a lot (an earning with no hold)
-    let r = apply(&t, json!({"kind":"release_hold","event_id":"rh_earn","user_id":owner,"hold_event_id":format!("p{owner}")})).await;
+    let r = t.apply(json!({"kind":"release_hold","event_id":"rh_earn","user_id":owner,"hold_event_id":format!("p{owner}")})).await;
     assert_rejected(&r, "does not exist");
     // the lot of another user
-    let r = apply(
-        &t,
-        json!({"kind":"release_hold","event_id":"rh_other","user_id":other,"hold_event_id":"h_1"}),
+    let r = t.apply(json!({"kind":"release_hold","event_id":"rh_other","user_id":other,"hold_event_id":"h_1"}),
     )
     .await;
     assert_rejected(&r, "hold lot \"h_1\"");
@@ -434,17 +388,14 @@ async fn release_hold_refusals_change_nothing() {
 
     // released once; a second release under a new event id is refused
     assert_applied(
-        &apply(
-            &t,
+        &t.apply(
             json!({"kind":"release_hold","event_id":"rh_1","user_id":owner,"hold_event_id":"h_1"}),
         )
         .await,
     );
     assert_eq!(buckets(&t, owner).await, (500, 0, 0));
     let before = snapshot(&t, owner).await;
-    let r = apply(
-        &t,
-        json!({"kind":"release_hold","event_id":"rh_again","user_id":owner,"hold_event_id":"h_1"}),
+    let r = t.apply(json!({"kind":"release_hold","event_id":"rh_again","user_id":owner,"hold_event_id":"h_1"}),
     )
     .await;
     assert_rejected(&r, "hold lot \"h_1\" is already released");
@@ -458,14 +409,11 @@ async fn release_hold_refusals_change_nothing() {
 async fn default_hold_comes_from_config() {
     // HOLD_SECONDS = 3600: an earning without hold_seconds is held an hour
     let t = test_ctx_with(|c| c.hold_seconds = 3600).await;
-    let uid = new_user(&t, Currency::Eur).await.user_id;
+    let uid = creator(&t, Profile::new(Currency::Eur)).await.id;
     let before = now();
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":100}),
-        )
-        .await,
+        &t.apply(json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":100}))
+            .await,
     );
     let after = now();
     assert_eq!(buckets(&t, uid).await, (0, 100, 0));
@@ -479,28 +427,25 @@ async fn default_hold_comes_from_config() {
         "release_at {at}"
     );
     // an explicit 0 overrides the default
-    assert_applied(&apply(&t, json!({"kind":"affiliate_earning","event_id":"a1","user_id":uid,"amount":40,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"affiliate_earning","event_id":"a1","user_id":uid,"amount":40,"hold_seconds":0})).await);
     assert_eq!(buckets(&t, uid).await, (40, 100, 0));
     // null counts as absent
-    assert_applied(&apply(&t, json!({"kind":"affiliate_earning","event_id":"a2","user_id":uid,"amount":7,"hold_seconds":null})).await);
+    assert_applied(&t.apply(json!({"kind":"affiliate_earning","event_id":"a2","user_id":uid,"amount":7,"hold_seconds":null})).await);
     assert_eq!(buckets(&t, uid).await, (40, 107, 0));
     assert!(lot(&t, uid, "a2").await.is_some());
     assert_invariants(&t, uid).await;
 
     // HOLD_SECONDS = 0: available at once, no lot
     let t = test_ctx_with(|c| c.hold_seconds = 0).await;
-    let uid = new_user(&t, Currency::Gbp).await.user_id;
+    let uid = creator(&t, Profile::new(Currency::Gbp)).await.id;
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":100}),
-        )
-        .await,
+        &t.apply(json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":100}))
+            .await,
     );
     assert_eq!(buckets(&t, uid).await, (100, 0, 0));
     assert!(lot(&t, uid, "p1").await.is_none());
     // an explicit hold overrides the default
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"p2","user_id":uid,"amount":30,"hold_seconds":5})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"p2","user_id":uid,"amount":30,"hold_seconds":5})).await);
     assert_eq!(buckets(&t, uid).await, (100, 30, 0));
     assert_eq!(lot(&t, uid, "p2").await.expect("lot").amount, 30);
     assert_invariants(&t, uid).await;
@@ -525,7 +470,7 @@ async fn referral_revenue_counts_affiliate_earnings_only() {
         json!({"kind":"release_hold","event_id":"rh2","user_id":uid,"hold_event_id":"a2"}),
     ];
     for e in events {
-        assert_applied(&apply(&t, e).await);
+        assert_applied(&t.apply(e).await);
     }
     let acc = account(&t, uid).await;
     assert_eq!(acc.balance.referral_revenue, 300);
@@ -543,11 +488,11 @@ async fn referral_revenue_counts_affiliate_earnings_only() {
 async fn repeated_event_id_with_same_payload_is_a_duplicate() {
     let (t, uid) = setup().await;
     let first = json!({"kind":"product_earning","event_id":"pay_1","user_id":uid,"amount":550,"title":"Photo","product_id":7,"hold_seconds":0});
-    assert_applied(&apply(&t, first.clone()).await);
+    assert_applied(&t.apply(first.clone()).await);
     let held = json!({"kind":"affiliate_earning","event_id":"pay_2","user_id":uid,"amount":220,"hold_seconds":60});
-    assert_applied(&apply(&t, held.clone()).await);
+    assert_applied(&t.apply(held.clone()).await);
     let fee = json!({"kind":"fee","event_id":"fee_1","user_id":uid,"amount":50});
-    assert_applied(&apply(&t, fee.clone()).await);
+    assert_applied(&t.apply(fee.clone()).await);
     let before = snapshot(&t, uid).await;
     let entry_count = entries(&t, uid).await.len();
     assert_eq!(entry_count, 3);
@@ -563,7 +508,7 @@ async fn repeated_event_id_with_same_payload_is_a_duplicate() {
         "keys really are reordered"
     );
     for e in [first, reordered, held, fee] {
-        let r = apply(&t, e).await;
+        let r = t.apply(e).await;
         assert_eq!(r.status, EventStatus::Duplicate, "{r:?}");
         assert_eq!(r.error, None);
     }
@@ -580,9 +525,9 @@ async fn repeated_event_id_with_same_payload_is_a_duplicate() {
 #[tokio::test]
 async fn same_event_id_with_another_payload_is_refused() {
     let t = test_ctx().await;
-    let uid = new_user(&t, Currency::Usd).await.user_id;
-    let other = new_user(&t, Currency::Usd).await.user_id;
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"pay_1","user_id":uid,"amount":550,"hold_seconds":0})).await);
+    let uid = creator(&t, Profile::new(Currency::Usd)).await.id;
+    let other = creator(&t, Profile::new(Currency::Usd)).await.id;
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"pay_1","user_id":uid,"amount":550,"hold_seconds":0})).await);
     let before = (snapshot(&t, uid).await, snapshot(&t, other).await);
     for changed in [
         json!({"kind":"product_earning","event_id":"pay_1","user_id":uid,"amount":551,"hold_seconds":0}),
@@ -591,7 +536,7 @@ async fn same_event_id_with_another_payload_is_refused() {
         json!({"kind":"fee","event_id":"pay_1","user_id":uid,"amount":550}),
         json!({"kind":"product_earning","event_id":"pay_1","user_id":other,"amount":550,"hold_seconds":0}),
     ] {
-        let r = apply(&t, changed).await;
+        let r = t.apply(changed).await;
         assert_rejected(
             &r,
             "event_id \"pay_1\" was already used with a different payload",
@@ -608,7 +553,7 @@ async fn same_event_id_with_another_payload_is_refused() {
 #[tokio::test]
 async fn invalid_events_are_refused_and_change_nothing() {
     let (t, uid) = setup().await;
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"seed","user_id":uid,"amount":1000,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"seed","user_id":uid,"amount":1000,"hold_seconds":0})).await);
     let before = snapshot(&t, uid).await;
     let items_before = before.1.len();
     let amount_range = format!("amount must be an integer from 1 to {MAX_AMOUNT}");
@@ -734,7 +679,7 @@ async fn invalid_events_are_refused_and_change_nothing() {
             .get("event_id")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let r = apply(&t, event).await;
+        let r = t.apply(event).await;
         assert_eq!(r.status, EventStatus::Rejected, "{name}: {r:?}");
         assert!(!r.retryable, "{name}: {r:?}");
         let got = r.error.as_deref().unwrap_or_default();
@@ -759,11 +704,8 @@ async fn invalid_events_are_refused_and_change_nothing() {
     }
     // a refused event id is not burnt: the corrected event applies
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"fee","event_id":"bad_3","user_id":uid,"amount":3}),
-        )
-        .await,
+        &t.apply(json!({"kind":"fee","event_id":"bad_3","user_id":uid,"amount":3}))
+            .await,
     );
     assert_eq!(buckets(&t, uid).await, (997, 0, 0));
     assert_invariants(&t, uid).await;
@@ -772,27 +714,21 @@ async fn invalid_events_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn amount_limit_is_ten_to_the_twelfth_inclusive() {
     let (t, uid) = setup().await;
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"max","user_id":uid,"amount":MAX_AMOUNT,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"max","user_id":uid,"amount":MAX_AMOUNT,"hold_seconds":0})).await);
     assert_eq!(buckets(&t, uid).await, (MAX_AMOUNT, 0, 0));
     let before = snapshot(&t, uid).await;
-    let r = apply(&t, json!({"kind":"product_earning","event_id":"max1","user_id":uid,"amount":MAX_AMOUNT + 1,"hold_seconds":0})).await;
+    let r = t.apply(json!({"kind":"product_earning","event_id":"max1","user_id":uid,"amount":MAX_AMOUNT + 1,"hold_seconds":0})).await;
     assert_rejected(&r, "amount must be an integer from 1 to 1000000000000");
     assert_eq!(snapshot(&t, uid).await, before);
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"hold","event_id":"hmax","user_id":uid,"amount":MAX_AMOUNT}),
-        )
-        .await,
+        &t.apply(json!({"kind":"hold","event_id":"hmax","user_id":uid,"amount":MAX_AMOUNT}))
+            .await,
     );
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"fee","event_id":"fmax","user_id":uid,"amount":MAX_AMOUNT}),
-        )
-        .await,
+        &t.apply(json!({"kind":"fee","event_id":"fmax","user_id":uid,"amount":MAX_AMOUNT}))
+            .await,
     );
-    assert_applied(&apply(&t, json!({"kind":"affiliate_earning","event_id":"amin","user_id":uid,"amount":1,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"affiliate_earning","event_id":"amin","user_id":uid,"amount":1,"hold_seconds":0})).await);
     assert_eq!(buckets(&t, uid).await, (1 - MAX_AMOUNT, MAX_AMOUNT, 0));
     assert_invariants(&t, uid).await;
 }
@@ -801,7 +737,7 @@ async fn amount_limit_is_ten_to_the_twelfth_inclusive() {
 async fn unknown_and_deleted_users_are_refused() {
     let (t, uid) = setup().await;
     let missing = uid + 777;
-    let r = apply(&t, json!({"kind":"product_earning","event_id":"u1","user_id":missing,"amount":5,"hold_seconds":0})).await;
+    let r = t.apply(json!({"kind":"product_earning","event_id":"u1","user_id":missing,"amount":5,"hold_seconds":0})).await;
     assert_rejected(&r, &format!("user {missing} does not exist or is deleted"));
     assert!(
         partition(&t, missing).await.is_empty(),
@@ -809,13 +745,10 @@ async fn unknown_and_deleted_users_are_refused() {
     );
     assert!(!event_recorded(&t, "u1").await);
 
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":500,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":500,"hold_seconds":0})).await);
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"hold","event_id":"h1","user_id":uid,"amount":100}),
-        )
-        .await,
+        &t.apply(json!({"kind":"hold","event_id":"h1","user_id":uid,"amount":100}))
+            .await,
     );
     shared::users::delete_user(&t, uid)
         .await
@@ -840,7 +773,7 @@ async fn unknown_and_deleted_users_are_refused() {
             json!({"kind":"release_hold","event_id":"d4","user_id":uid,"hold_event_id":"h1"}),
         ),
     ] {
-        let r = apply(&t, e).await;
+        let r = t.apply(e).await;
         assert_rejected(&r, &format!("user {uid} does not exist or is deleted"));
         assert!(!event_recorded(&t, id).await);
         let now = snapshot(&t, uid).await;
@@ -852,7 +785,7 @@ async fn unknown_and_deleted_users_are_refused() {
         assert_eq!(now, before, "{id}: a deleted wallet changed");
     }
     // a delivery of an event applied before the deletion is still a duplicate
-    let r = apply(&t, json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":500,"hold_seconds":0})).await;
+    let r = t.apply(json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":500,"hold_seconds":0})).await;
     assert_eq!(r.status, EventStatus::Duplicate, "{r:?}");
     assert_invariants(&t, uid).await;
 }
@@ -863,19 +796,16 @@ async fn unknown_and_deleted_users_are_refused() {
 async fn occurred_at_sets_created_at_and_the_lot_clock() {
     let (t, uid) = setup().await;
     let at = 1_776_680_100; // 2026-04-20T10:15:00Z
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":500,"hold_seconds":7200,"occurred_at":"2026-04-20T10:15:00Z"})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":500,"hold_seconds":7200,"occurred_at":"2026-04-20T10:15:00Z"})).await);
     // another offset, the same instant
-    assert_applied(&apply(&t, json!({"kind":"fee","event_id":"f1","user_id":uid,"amount":5,"occurred_at":"2026-04-20T12:15:00+02:00"})).await);
-    assert_applied(&apply(&t, json!({"kind":"affiliate_earning","event_id":"a1","user_id":uid,"amount":100,"hold_seconds":0,"occurred_at":"2025-01-02T03:04:05Z"})).await);
+    assert_applied(&t.apply(json!({"kind":"fee","event_id":"f1","user_id":uid,"amount":5,"occurred_at":"2026-04-20T12:15:00+02:00"})).await);
+    assert_applied(&t.apply(json!({"kind":"affiliate_earning","event_id":"a1","user_id":uid,"amount":100,"hold_seconds":0,"occurred_at":"2025-01-02T03:04:05Z"})).await);
     let before = now();
     assert_applied(
-        &apply(
-            &t,
-            json!({"kind":"refund","event_id":"r1","user_id":uid,"amount":1}),
-        )
-        .await,
+        &t.apply(json!({"kind":"refund","event_id":"r1","user_id":uid,"amount":1}))
+            .await,
     );
-    assert_applied(&apply(&t, json!({"kind":"hold","event_id":"h1","user_id":uid,"amount":10,"occurred_at":"2026-04-21T00:00:00Z"})).await);
+    assert_applied(&t.apply(json!({"kind":"hold","event_id":"h1","user_id":uid,"amount":10,"occurred_at":"2026-04-21T00:00:00Z"})).await);
     let after = now();
 
     let l = lot(&t, uid, "p1").await.expect("lot");
@@ -911,7 +841,7 @@ async fn occurred_at_sets_created_at_and_the_lot_clock() {
 async fn held_earning_without_occurred_at_starts_its_clock_when_applied() {
     let (t, uid) = setup().await;
     let before = now();
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":5,"hold_seconds":86400})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"p1","user_id":uid,"amount":5,"hold_seconds":86400})).await);
     let after = now();
     let l = lot(&t, uid, "p1").await.expect("lot");
     let at = l.release_at.expect("release_at");
@@ -929,8 +859,8 @@ async fn held_earning_without_occurred_at_starts_its_clock_when_applied() {
 #[tokio::test]
 async fn held_earning_is_a_lot_even_when_already_matured() {
     let (t, uid) = setup().await;
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"old","user_id":uid,"amount":400,"hold_seconds":60,"occurred_at":"2020-01-01T00:00:00Z"})).await);
-    assert_applied(&apply(&t, json!({"kind":"affiliate_earning","event_id":"old_a","user_id":uid,"amount":50,"hold_seconds":1,"occurred_at":"2021-06-01T00:00:00Z"})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"old","user_id":uid,"amount":400,"hold_seconds":60,"occurred_at":"2020-01-01T00:00:00Z"})).await);
+    assert_applied(&t.apply(json!({"kind":"affiliate_earning","event_id":"old_a","user_id":uid,"amount":50,"hold_seconds":1,"occurred_at":"2021-06-01T00:00:00Z"})).await);
     assert_eq!(
         buckets(&t, uid).await,
         (0, 450, 0),
@@ -963,28 +893,13 @@ async fn held_earning_is_a_lot_even_when_already_matured() {
 
 // ------------------------------------------------------- 5. concurrency
 
-async fn apply_all(t: &TestCtx, events: Vec<Value>) -> Vec<EventResult> {
-    let handles: Vec<_> = events
-        .into_iter()
-        .map(|e| {
-            let ctx = t.ctx.clone();
-            tokio::spawn(async move { apply(&ctx, e).await })
-        })
-        .collect();
-    futures::future::join_all(handles)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_earnings_are_all_applied() {
     let (t, uid) = setup().await;
     let events: Vec<Value> = (1..=50)
         .map(|i| json!({"kind":"product_earning","event_id":format!("c{i}"),"user_id":uid,"amount":i,"hold_seconds":0}))
         .collect();
-    let results = apply_all(&t, events).await;
+    let results = t.apply_all(events).await;
     for r in &results {
         assert_applied(r);
     }
@@ -1013,7 +928,7 @@ async fn concurrent_earnings_held_earnings_and_fees() {
         events.push(json!({"kind":"affiliate_earning","event_id":format!("a{i}"),"user_id":uid,"amount":10,"hold_seconds":600}));
         events.push(json!({"kind":"fee","event_id":format!("f{i}"),"user_id":uid,"amount":30}));
     }
-    let results = apply_all(&t, events).await;
+    let results = t.apply_all(events).await;
     for r in &results {
         assert_applied(r);
     }
@@ -1028,36 +943,26 @@ async fn concurrent_earnings_held_earnings_and_fees() {
     assert_invariants(&t, uid).await;
 }
 
+/// How many results are `applied`, how many `duplicate`.
+fn applied_and_duplicates(results: &[EventResult]) -> (usize, usize) {
+    let count = |status| results.iter().filter(|r| r.status == status).count();
+    (count(EventStatus::Applied), count(EventStatus::Duplicate))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn same_event_delivered_ten_times_concurrently_applies_once() {
     let (t, uid) = setup().await;
     // a held earning: the transaction also creates a lot
     let event = json!({"kind":"affiliate_earning","event_id":"once","user_id":uid,"amount":777,"hold_seconds":600});
-    let results = apply_all(&t, vec![event; 10]).await;
-    let applied = results
-        .iter()
-        .filter(|r| r.status == EventStatus::Applied)
-        .count();
-    let duplicate = results
-        .iter()
-        .filter(|r| r.status == EventStatus::Duplicate)
-        .count();
-    assert_eq!((applied, duplicate), (1, 9), "{results:?}");
+    let results = t.apply_all(vec![event; 10]).await;
+    assert_eq!(applied_and_duplicates(&results), (1, 9), "{results:?}");
     assert_eq!(buckets(&t, uid).await, (0, 777, 0));
     assert_eq!(entries(&t, uid).await.len(), 1);
     assert_eq!(account(&t, uid).await.balance.referral_revenue, 777);
 
     let event = json!({"kind":"fee","event_id":"once_fee","user_id":uid,"amount":7});
-    let results = apply_all(&t, vec![event; 10]).await;
-    let applied = results
-        .iter()
-        .filter(|r| r.status == EventStatus::Applied)
-        .count();
-    let duplicate = results
-        .iter()
-        .filter(|r| r.status == EventStatus::Duplicate)
-        .count();
-    assert_eq!((applied, duplicate), (1, 9), "{results:?}");
+    let results = t.apply_all(vec![event; 10]).await;
+    assert_eq!(applied_and_duplicates(&results), (1, 9), "{results:?}");
     assert_eq!(buckets(&t, uid).await, (-7, 777, 0));
     assert_eq!(entries(&t, uid).await.len(), 2);
     assert_invariants(&t, uid).await;
@@ -1066,11 +971,11 @@ async fn same_event_delivered_ten_times_concurrently_applies_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_holds_never_overdraw_available() {
     let (t, uid) = setup().await;
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"p","user_id":uid,"amount":1000,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"p","user_id":uid,"amount":1000,"hold_seconds":0})).await);
     let events: Vec<Value> = (0..20)
         .map(|i| json!({"kind":"hold","event_id":format!("h{i}"),"user_id":uid,"amount":100}))
         .collect();
-    let results = apply_all(&t, events).await;
+    let results = t.apply_all(events).await;
     let applied = results
         .iter()
         .filter(|r| r.status == EventStatus::Applied)
@@ -1095,16 +1000,12 @@ async fn concurrent_holds_never_overdraw_available() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_releases_of_one_lot_release_it_once() {
     let (t, uid) = setup().await;
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"p","user_id":uid,"amount":300,"hold_seconds":3600})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"p","user_id":uid,"amount":300,"hold_seconds":3600})).await);
     let events: Vec<Value> = (0..8)
         .map(|i| json!({"kind":"release_hold","event_id":format!("rh{i}"),"user_id":uid,"hold_event_id":"p"}))
         .collect();
-    let results = apply_all(&t, events).await;
-    let applied = results
-        .iter()
-        .filter(|r| r.status == EventStatus::Applied)
-        .count();
-    assert_eq!(applied, 1, "{results:?}");
+    let results = t.apply_all(events).await;
+    assert_eq!(applied_and_duplicates(&results).0, 1, "{results:?}");
     for r in results.iter().filter(|r| r.status != EventStatus::Applied) {
         assert_rejected(r, "hold lot \"p\" is already released");
     }
@@ -1118,38 +1019,27 @@ async fn concurrent_releases_of_one_lot_release_it_once() {
 #[tokio::test]
 async fn handler_applies_a_single_event() {
     let (t, uid) = setup().await;
-    let mut event = event_file("ledger_product_earning");
-    set_user(&mut event, uid);
-    let out = ledger::handle(&t, event.clone()).await;
-    assert_eq!(
-        out,
-        json!([{"event_id":"pay_1","status":"applied","error":null}])
-    );
-    assert_eq!(buckets(&t, uid).await, (550, 0, 0));
-    let out = ledger::handle(&t, event).await;
-    assert_eq!(
-        out,
-        json!([{"event_id":"pay_1","status":"duplicate","error":null}])
-    );
-    assert_eq!(buckets(&t, uid).await, (550, 0, 0));
-    let out = ledger::handle(
-        &t,
-        json!({"kind":"fee","event_id":"bad","user_id":uid,"amount":0}),
-    )
-    .await;
-    assert_eq!(
-        out,
-        json!([{"event_id":"bad","status":"rejected","error":"amount must be an integer from 1 to 1000000000000"}])
-    );
-    assert_eq!(buckets(&t, uid).await, (550, 0, 0));
+    let event = sample_for("ledger_product_earning", uid);
+    let bad = json!({"kind":"fee","event_id":"bad","user_id":uid,"amount":0});
+    let too_small = json!("amount must be an integer from 1 to 1000000000000");
+    for (event, id, status, error) in [
+        (event.clone(), "pay_1", "applied", Value::Null),
+        (event, "pay_1", "duplicate", Value::Null),
+        (bad, "bad", "rejected", too_small),
+    ] {
+        assert_eq!(
+            ledger::handle(&t, event).await,
+            json!([{"event_id": id, "status": status, "error": error}])
+        );
+        assert_eq!(buckets(&t, uid).await, (550, 0, 0));
+    }
     assert_invariants(&t, uid).await;
 }
 
 #[tokio::test]
 async fn handler_applies_an_array_in_order() {
     let (t, uid) = setup().await;
-    let mut batch = event_file("ledger_batch");
-    set_user(&mut batch, uid);
+    let batch = sample_for("ledger_batch", uid);
     let out = ledger::handle(&t, batch.clone()).await;
     let ids = ["pay_1", "pay_2", "fee_1", "h_1", "rh_1", "ref_1"];
     let want: Vec<Value> = ids
@@ -1350,14 +1240,14 @@ async fn an_earning_that_would_overflow_the_wallet_is_refused_cleanly() {
             json!({"kind":"affiliate_earning","event_id":"o2","user_id":uid,"amount":10,"hold_seconds":60}),
         ),
     ] {
-        let r = apply(&t, e).await;
+        let r = t.apply(e).await;
         assert_rejected(&r, "the wallet balance would overflow");
         assert!(!event_recorded(&t, id).await);
         assert_eq!(snapshot(&t, uid).await, before, "{id}");
         assert!(lot(&t, uid, id).await.is_none());
     }
     // an amount that still fits is applied
-    assert_applied(&apply(&t, json!({"kind":"product_earning","event_id":"o3","user_id":uid,"amount":5,"hold_seconds":0})).await);
+    assert_applied(&t.apply(json!({"kind":"product_earning","event_id":"o3","user_id":uid,"amount":5,"hold_seconds":0})).await);
     assert_eq!(buckets(&t, uid).await, (i64::MAX, 0, 0));
 }
 
@@ -1374,8 +1264,8 @@ async fn client_request_tokens_do_not_collide_across_tables() {
     let mut results = Vec::new();
     for _ in 0..2 {
         let t = test_ctx().await; // ids start at 1, as in a new deployment
-        let uid = new_user(&t, Currency::Usd).await.user_id;
-        let r = apply(&t, json!({"kind":"product_earning","event_id":"first","user_id":uid,"amount":100,"hold_seconds":0})).await;
+        let uid = creator(&t, Profile::new(Currency::Usd)).await.id;
+        let r = t.apply(json!({"kind":"product_earning","event_id":"first","user_id":uid,"amount":100,"hold_seconds":0})).await;
         let b = buckets(&t, uid).await;
         results.push((r, b));
     }

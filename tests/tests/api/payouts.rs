@@ -6,108 +6,41 @@
 
 use futures::future::join_all;
 use lambda_http::http::Method;
-use lambda_http::{Request, RequestExt};
+use lambda_http::RequestExt;
 use serde_json::{json, Value};
-use shared::currency::Currency;
-use shared::db::model::{Lot, Payout, PayoutStatus};
+use shared::db::model::PayoutStatus;
+use shared::db::model::{Lot, Payout};
 use shared::ledger::apply::EventStatus;
 use shared::ledger::EntryType;
 use shared::payouts::read_payout;
 use shared::time::{format_created_at, now_epoch, parse_rfc3339};
 use shared::Ctx;
 use std::sync::Arc;
-use tests::*;
+use tests::dynamo::{assert_same_table, partition, sk_starts_with, table_items, test_ctx, TestCtx};
+use tests::events::Event;
+use tests::expect::paginated;
+use tests::fixtures::{api_key, creator, payable_creator, Creator, Profile};
+use tests::http::{
+    error, load_event, ok, Req, Route, BAD_PAGE, FORBIDDEN, NOT_FOUND, UNAUTHENTICATED,
+};
+use tests::invariants::{buckets, check, entries};
+use tests::operator::{admin_event, admin_refused, decided};
 use tokio::sync::Barrier;
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-const UNAUTHENTICATED: &str = "Unauthenticated.";
-const FORBIDDEN: &str = "Forbidden";
-const NOT_FOUND: &str = "Not Found";
-const BAD_PAGE: &str = "The page must be an integer of at least 1.";
 /// The reason written in `events/payout-admin_decline.json`.
 const FILE_REASON: &str = "IBAN rejected by the bank";
 const BAD_REASON: &str = "the decline reason must be 1 to 500 characters";
 
-async fn creator(t: &TestCtx) -> TestUser {
-    new_user_with(t, Currency::Usd, Some(&usd_details())).await
-}
-
-async fn applied(ctx: &Ctx, event: Value) {
-    let r = apply(ctx, event.clone()).await;
-    assert_eq!(r.status, EventStatus::Applied, "{event} -> {r:?}");
-}
-
-async fn earn(ctx: &Ctx, user_id: i64, event_id: &str, amount: i64) {
-    applied(
-        ctx,
-        json!({"kind": "product_earning", "event_id": event_id, "user_id": user_id,
-               "amount": amount, "title": "Sale", "hold_seconds": 0}),
-    )
-    .await;
-}
-
 /// A held earning whose clock starts at `occurred_at`: a lot due at
 /// `occurred_at + hold_seconds`.
-async fn held(ctx: &Ctx, user_id: i64, event_id: &str, amount: i64, occurred_at: &str, hold: i64) {
-    applied(
-        ctx,
-        json!({"kind": "product_earning", "event_id": event_id, "user_id": user_id,
-               "amount": amount, "hold_seconds": hold, "occurred_at": occurred_at}),
-    )
-    .await;
-}
-
-/// POST /api/wallet/cashout (`events/cashout_ok.json`); returns the payout id
-/// from the `Location` header.
-async fn cash_out(ctx: &Ctx, token: &str) -> i64 {
-    let resp = cashout::handle(ctx, with_auth(request("cashout_ok"), Some(&bearer(token)))).await;
-    let location = resp
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().expect("ascii").to_owned());
-    let (status, body) = status_and_json(resp);
-    assert_eq!(
-        (status, body),
-        (200, ok(json!("Cashout created successfully"))),
-        "cashout"
-    );
-    location
-        .as_deref()
-        .and_then(|l| l.strip_prefix("/api/wallet/payouts/"))
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("bad Location {location:?}"))
-}
-
-/// A `payout-admin` input from its sample event, for `payout_id`.
-fn admin_event(name: &str, payout_id: i64) -> Value {
-    let mut v = load_event(name);
-    v["payout_id"] = json!(payout_id);
-    v
-}
-
-async fn admin(ctx: &Ctx, input: Value) -> Value {
-    payout_admin::handle(ctx, input).await
-}
-
-async fn approve(ctx: &Ctx, payout_id: i64) -> Value {
-    admin(ctx, admin_event("payout-admin_approve", payout_id)).await
-}
-
-async fn decline(ctx: &Ctx, payout_id: i64, reason: &str) -> Value {
-    let mut v = admin_event("payout-admin_decline", payout_id);
-    v["reason"] = json!(reason);
-    admin(ctx, v).await
-}
-
-fn decided(payout_id: i64, status: &str, changed: bool) -> Value {
-    json!({"payout_id": payout_id, "status": status, "changed": changed, "error": null})
-}
-
-fn refused(payout_id: Option<i64>, error: &str) -> Value {
-    json!({"payout_id": payout_id, "status": null, "changed": false, "error": error})
+fn held(user_id: i64, event_id: &str, amount: i64, occurred_at: &str, hold: i64) -> Event {
+    Event::product_earning(user_id, event_id, amount)
+        .hold_seconds(hold)
+        .occurred_at(occurred_at)
 }
 
 async fn payout(ctx: &Ctx, payout_id: i64) -> Payout {
@@ -115,35 +48,6 @@ async fn payout(ctx: &Ctx, payout_id: i64) -> Payout {
         .await
         .expect("read")
         .expect("payout exists")
-}
-
-/// GET /api/wallet (`events/wallet_ok.json`).
-async fn get_wallet(ctx: &Ctx, token: &str) -> Value {
-    let (status, body) = status_and_json(
-        wallet::handle(ctx, with_auth(request("wallet_ok"), Some(&bearer(token)))).await,
-    );
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-async fn call_payouts(ctx: &Ctx, req: Request) -> (u16, Value) {
-    status_and_json(payouts::handle(ctx, req).await)
-}
-
-/// GET /api/wallet/payouts/{id} from `events/payouts_by_id.json`, with the id
-/// in the path and in `pathParameters` replaced by `id`.
-fn by_id_request(id: &str, authorization: Option<&str>) -> Request {
-    let mut event = load_event("payouts_by_id");
-    let path = format!("/api/wallet/payouts/{id}");
-    event["rawPath"] = json!(path);
-    event["requestContext"]["http"]["path"] = json!(path);
-    event["pathParameters"]["id"] = json!(id);
-    let req = lambda_http::request::from_str(&event.to_string()).expect("parse event");
-    with_auth(req, authorization)
-}
-
-async fn get_payout(ctx: &Ctx, token: &str, id: i64) -> (u16, Value) {
-    call_payouts(ctx, by_id_request(&id.to_string(), Some(&bearer(token)))).await
 }
 
 /// A payout as the creator sees it, written out by hand except the times,
@@ -170,25 +74,6 @@ fn view(
         "requested_at": format_created_at(p.requested_at),
         "decided_at": p.decided_at.map(format_created_at),
         "decline_reason": decline_reason,
-    })
-}
-
-fn paginated(
-    data: Vec<Value>,
-    page: i64,
-    per_page: i64,
-    total: i64,
-    from: Option<i64>,
-    to: Option<i64>,
-) -> Value {
-    json!({
-        "data": data,
-        "current_page": page,
-        "per_page": per_page,
-        "total": total,
-        "last_page": ((total + per_page - 1) / per_page).max(1),
-        "from": from,
-        "to": to,
     })
 }
 
@@ -237,11 +122,11 @@ fn payouts_sample_events_have_their_routes() {
     ] {
         let raw = load_event(name);
         assert_eq!(raw["routeKey"], route, "{name}");
-        let req = request(name);
+        let req = Req::sample(name).build();
         assert_eq!(req.method(), Method::GET, "{name}");
         assert_eq!(req.uri().path(), path, "{name}");
     }
-    let req = request("payouts_by_id");
+    let req = Req::sample("payouts_by_id").build();
     assert_eq!(
         req.path_parameters_ref().and_then(|p| p.first("id")),
         Some("1")
@@ -265,17 +150,16 @@ fn payouts_sample_events_have_their_routes() {
 
 #[tokio::test]
 async fn approve_pays_out_pending_once_and_refuses_a_later_decline() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s1", 2500).await;
-    held(&t, u.user_id, "h1", 300, "2099-01-01T00:00:00Z", 60).await;
-    let id = cash_out(&t, &u.token).await;
-    assert_eq!(buckets(&t, u.user_id).await, (0, 300, 2500));
+    let (t, u) = payable_creator(2500).await;
+    t.applied(held(u.id, "h1", 300, "2099-01-01T00:00:00Z", 60))
+        .await;
+    let id = t.cash_out(&u.token).await;
+    assert_eq!(buckets(&t, u.id).await, (0, 300, 2500));
 
     let before = now_epoch();
-    assert_eq!(approve(&t, id).await, decided(id, "paid", true));
+    assert_eq!(t.approve(id).await, decided(id, "paid", true));
     let after = now_epoch();
-    assert_eq!(buckets(&t, u.user_id).await, (0, 300, 0));
+    assert_eq!(buckets(&t, u.id).await, (0, 300, 0));
     let p = payout(&t, id).await;
     assert_eq!(p.status, PayoutStatus::Paid);
     assert!(
@@ -283,17 +167,17 @@ async fn approve_pays_out_pending_once_and_refuses_a_later_decline() {
         "{p:?}"
     );
     assert_eq!(p.decline_reason, None);
-    check(&t, u.user_id).await;
+    check(&t, u.id).await;
 
     // The same decision again: a no-op.
     let snapshot = table_items(&t).await;
-    assert_eq!(approve(&t, id).await, decided(id, "paid", false));
+    assert_eq!(t.approve(id).await, decided(id, "paid", false));
     assert_same_table(&snapshot, &table_items(&t).await, "a repeated approval");
 
     // The other decision: refused, nothing changes.
     assert_eq!(
-        decline(&t, id, "too late").await,
-        refused(
+        t.decline(id, "too late").await,
+        admin_refused(
             Some(id),
             &format!("payout {id} is already paid; it cannot be declined now")
         )
@@ -306,7 +190,7 @@ async fn approve_pays_out_pending_once_and_refuses_a_later_decline() {
     assert_eq!(payout(&t, id).await, p);
 
     // GET /api/wallet: the withdrawal is a debit, the pending entry a transfer.
-    let all = entries(&t, u.user_id).await;
+    let all = entries(&t, u.id).await;
     let entry = |ty: EntryType| {
         all.iter()
             .find(|e| e.entry_type == ty)
@@ -314,7 +198,7 @@ async fn approve_pays_out_pending_once_and_refuses_a_later_decline() {
             .expect("entry")
     };
     let (pe, wd) = (entry(EntryType::Pending), entry(EntryType::Withdrawal));
-    let body = get_wallet(&t, &u.token).await;
+    let body = t.wallet(&u.token, "").await.body_of_200();
     let d = &body["data"];
     assert_eq!(
         (&d["available"], &d["hold"], &d["pending"], &d["total"]),
@@ -342,33 +226,31 @@ async fn approve_pays_out_pending_once_and_refuses_a_later_decline() {
 
 #[tokio::test]
 async fn decline_returns_the_funds_which_can_be_cashed_out_again() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s1", 1800).await;
-    let first = cash_out(&t, &u.token).await;
+    let (t, u) = payable_creator(1800).await;
+    let first = t.cash_out(&u.token).await;
 
     // The sample event, as is but for the id.
-    let out = admin(&t, admin_event("payout-admin_decline", first)).await;
+    let out = t.admin(admin_event("payout-admin_decline", first)).await;
     assert_eq!(out, decided(first, "declined", true));
-    assert_eq!(buckets(&t, u.user_id).await, (1800, 0, 0));
+    assert_eq!(buckets(&t, u.id).await, (1800, 0, 0));
     let p = payout(&t, first).await;
     assert_eq!(
         (p.status, p.decline_reason.as_deref()),
         (PayoutStatus::Declined, Some(FILE_REASON))
     );
-    check(&t, u.user_id).await;
+    check(&t, u.id).await;
 
     // Same decision again: a no-op that keeps the first reason.
     let snapshot = table_items(&t).await;
     assert_eq!(
-        decline(&t, first, "another reason").await,
+        t.decline(first, "another reason").await,
         decided(first, "declined", false)
     );
     assert_same_table(&snapshot, &table_items(&t).await, "a repeated decline");
     // The other decision: refused.
     assert_eq!(
-        approve(&t, first).await,
-        refused(
+        t.approve(first).await,
+        admin_refused(
             Some(first),
             &format!("payout {first} is already declined; it cannot be approved now")
         )
@@ -380,7 +262,7 @@ async fn decline_returns_the_funds_which_can_be_cashed_out_again() {
     );
 
     // GET /api/wallet never shows RELEASE_PENDING: two public entries.
-    let body = get_wallet(&t, &u.token).await;
+    let body = t.wallet(&u.token, "").await.body_of_200();
     let d = &body["data"];
     assert_eq!(
         (
@@ -402,15 +284,16 @@ async fn decline_returns_the_funds_which_can_be_cashed_out_again() {
     assert!(!body.to_string().contains("RELEASE_PENDING"));
 
     // The money comes back out, with what arrived since.
-    earn(&t, u.user_id, "s2", 200).await;
-    let second = cash_out(&t, &u.token).await;
+    t.earn(u.id, "s2", 200).await;
+    let second = t.cash_out(&u.token).await;
     assert_ne!(second, first);
     assert_eq!(payout(&t, second).await.amount, 2000);
-    assert_eq!(buckets(&t, u.user_id).await, (0, 0, 2000));
-    assert_eq!(approve(&t, second).await, decided(second, "paid", true));
-    assert_eq!(buckets(&t, u.user_id).await, (0, 0, 0));
-    check(&t, u.user_id).await;
-    let types: Vec<String> = get_wallet(&t, &u.token).await["data"]["transactions"]["data"]
+    assert_eq!(buckets(&t, u.id).await, (0, 0, 2000));
+    assert_eq!(t.approve(second).await, decided(second, "paid", true));
+    assert_eq!(buckets(&t, u.id).await, (0, 0, 0));
+    check(&t, u.id).await;
+    let types: Vec<String> = t.wallet(&u.token, "").await.body_of_200()["data"]["transactions"]
+        ["data"]
         .as_array()
         .expect("items")
         .iter()
@@ -440,56 +323,54 @@ async fn decline_returns_the_funds_which_can_be_cashed_out_again() {
 
 #[tokio::test]
 async fn payout_admin_refusals_change_nothing() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 990).await;
-    let id = cash_out(&t, &u.token).await;
+    let (t, u) = payable_creator(990).await;
+    let id = t.cash_out(&u.token).await;
     let snapshot = table_items(&t).await;
 
     let long = "r".repeat(501);
     let cases: Vec<(Value, Value)> = vec![
         (
             admin_event("payout-admin_decline_no_reason", id),
-            refused(Some(id), "a decline needs a reason"),
+            admin_refused(Some(id), "a decline needs a reason"),
         ),
         (
             json!({"action": "decline", "payout_id": id, "reason": null}),
-            refused(Some(id), "a decline needs a reason"),
+            admin_refused(Some(id), "a decline needs a reason"),
         ),
         (
             json!({"action": "decline", "payout_id": id, "reason": ""}),
-            refused(Some(id), BAD_REASON),
+            admin_refused(Some(id), BAD_REASON),
         ),
         (
             json!({"action": "decline", "payout_id": id, "reason": " \t\n "}),
-            refused(Some(id), BAD_REASON),
+            admin_refused(Some(id), BAD_REASON),
         ),
         (
             json!({"action": "decline", "payout_id": id, "reason": long}),
-            refused(Some(id), BAD_REASON),
+            admin_refused(Some(id), BAD_REASON),
         ),
         (
             json!({"action": "approve", "payout_id": id, "reason": "why not"}),
-            refused(Some(id), "an approval takes no reason"),
+            admin_refused(Some(id), "an approval takes no reason"),
         ),
         (
             admin_event("payout-admin_bad_action", id),
-            refused(
+            admin_refused(
                 Some(id),
                 "action must be approve or decline, not \"cancel\"",
             ),
         ),
         (
             json!({"action": "approve", "payout_id": 987_654_321}),
-            refused(Some(987_654_321), "payout 987654321 does not exist"),
+            admin_refused(Some(987_654_321), "payout 987654321 does not exist"),
         ),
         (
             json!({"action": "decline", "payout_id": 987_654_321, "reason": "x"}),
-            refused(Some(987_654_321), "payout 987654321 does not exist"),
+            admin_refused(Some(987_654_321), "payout 987654321 does not exist"),
         ),
     ];
     for (input, expected) in cases {
-        assert_eq!(admin(&t, input.clone()).await, expected, "{input}");
+        assert_eq!(t.admin(input.clone()).await, expected, "{input}");
         assert_same_table(&snapshot, &table_items(&t).await, &input.to_string());
     }
     // Malformed inputs: no payout id to report.
@@ -500,7 +381,7 @@ async fn payout_admin_refusals_change_nothing() {
         json!([]),
         json!(null),
     ] {
-        let out = admin(&t, input.clone()).await;
+        let out = t.admin(input.clone()).await;
         assert_eq!(
             (&out["payout_id"], &out["status"], &out["changed"]),
             (&Value::Null, &Value::Null, &json!(false)),
@@ -518,12 +399,9 @@ async fn payout_admin_refusals_change_nothing() {
 
     // A 500-character reason is fine and kept exactly.
     let reason = "r".repeat(500);
-    assert_eq!(
-        decline(&t, id, &reason).await,
-        decided(id, "declined", true)
-    );
+    assert_eq!(t.decline(id, &reason).await, decided(id, "declined", true));
     assert_eq!(payout(&t, id).await.decline_reason, Some(reason));
-    check(&t, u.user_id).await;
+    check(&t, u.id).await;
 }
 
 // ---------------------------------------------------------------------------
@@ -532,19 +410,18 @@ async fn payout_admin_refusals_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_decisions_decide_a_payout_exactly_once() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
+    let (t, u) = payable_creator(0).await;
     for round in 0..6 {
-        earn(&t, u.user_id, &format!("s{round}"), 1000 + round).await;
-        let (a, _, p) = buckets(&t, u.user_id).await;
-        let id = cash_out(&t, &u.token).await;
+        t.earn(u.id, &format!("s{round}"), 1000 + round).await;
+        let (a, _, p) = buckets(&t, u.id).await;
+        let id = t.cash_out(&u.token).await;
         let amount = payout(&t, id).await.amount;
         assert_eq!(amount, a);
 
         let barrier = Arc::new(Barrier::new(20));
         let tasks: Vec<_> = (0..20)
             .map(|i| {
-                let ctx = t.ctx.clone();
+                let ctx = t.clone();
                 let barrier = barrier.clone();
                 // Round 0: approvals only; round 1: declines only; then both.
                 let approve = match round {
@@ -559,7 +436,7 @@ async fn concurrent_decisions_decide_a_payout_exactly_once() {
                     } else {
                         json!({"action": "decline", "payout_id": id, "reason": format!("r{i}")})
                     };
-                    (approve, payout_admin::handle(&ctx, input).await)
+                    (approve, ctx.admin(input).await)
                 })
             })
             .collect();
@@ -582,7 +459,7 @@ async fn concurrent_decisions_decide_a_payout_exactly_once() {
                 let wanted = if *approve { "approved" } else { "declined" };
                 assert_eq!(
                     out,
-                    &refused(
+                    &admin_refused(
                         Some(id),
                         &format!("payout {id} is already {status}; it cannot be {wanted} now")
                     ),
@@ -595,8 +472,8 @@ async fn concurrent_decisions_decide_a_payout_exactly_once() {
         } else {
             (amount, 0, p)
         };
-        assert_eq!(buckets(&t, u.user_id).await, expected, "round {round}");
-        check(&t, u.user_id).await;
+        assert_eq!(buckets(&t, u.id).await, expected, "round {round}");
+        check(&t, u.id).await;
     }
 }
 
@@ -605,39 +482,41 @@ async fn concurrent_decisions_decide_a_payout_exactly_once() {
 // ---------------------------------------------------------------------------
 
 /// A user with three payouts: paid 1000, declined 2000, requested 5000.
-async fn three_payouts(t: &TestCtx) -> (TestUser, [i64; 3], (i64, i64)) {
-    let u = creator(t).await;
+async fn three_payouts(t: &TestCtx) -> (Creator, [i64; 3], (i64, i64)) {
+    let u = creator(t, Profile::payable()).await;
     let start = now_epoch();
-    earn(t, u.user_id, "p1", 1000).await;
-    let p1 = cash_out(t, &u.token).await;
-    assert_eq!(approve(t, p1).await, decided(p1, "paid", true));
-    earn(t, u.user_id, "p2", 2000).await;
-    let p2 = cash_out(t, &u.token).await;
+    t.earn(u.id, "p1", 1000).await;
+    let p1 = t.cash_out(&u.token).await;
+    assert_eq!(t.approve(p1).await, decided(p1, "paid", true));
+    t.earn(u.id, "p2", 2000).await;
+    let p2 = t.cash_out(&u.token).await;
     assert_eq!(
-        decline(t, p2, "Account closed").await,
+        t.decline(p2, "Account closed").await,
         decided(p2, "declined", true)
     );
-    earn(t, u.user_id, "p3", 3000).await;
-    let p3 = cash_out(t, &u.token).await;
+    t.earn(u.id, "p3", 3000).await;
+    let p3 = t.cash_out(&u.token).await;
     (u, [p1, p2, p3], (start, now_epoch()))
+}
+
+/// The stored payouts of these ids.
+async fn stored_payouts(t: &TestCtx, ids: [i64; 3]) -> [Payout; 3] {
+    let [a, b, c] = ids;
+    [payout(t, a).await, payout(t, b).await, payout(t, c).await]
 }
 
 #[tokio::test]
 async fn payouts_list_pages_newest_first() {
     let t = test_ctx().await;
     let (u, [p1, p2, p3], window) = three_payouts(&t).await;
-    let (s1, s2, s3) = (
-        payout(&t, p1).await,
-        payout(&t, p2).await,
-        payout(&t, p3).await,
-    );
+    let [s1, s2, s3] = stored_payouts(&t, [p1, p2, p3]).await;
     let v1 = view(&s1, p1, 1000, "paid", None, window);
     let v2 = view(&s2, p2, 2000, "declined", Some("Account closed"), window);
     let v3 = view(&s3, p3, 5000, "requested", None, window);
-    let authed = |name: &str| with_auth(request(name), Some(&bearer(&u.token)));
+    let authed = |name: &str| Req::sample(name).token(&u.token).build();
 
     assert_eq!(
-        call_payouts(&t, authed("payouts_ok")).await,
+        t.send(Route::Payouts, authed("payouts_ok")).await,
         (
             200,
             ok(paginated(
@@ -645,6 +524,7 @@ async fn payouts_list_pages_newest_first() {
                 1,
                 10,
                 3,
+                1,
                 Some(1),
                 Some(3)
             ))
@@ -652,43 +532,40 @@ async fn payouts_list_pages_newest_first() {
     );
     // page=2&limit=2
     assert_eq!(
-        call_payouts(&t, authed("payouts_page2")).await,
+        t.send(Route::Payouts, authed("payouts_page2")).await,
         (
             200,
-            ok(paginated(vec![v1.clone()], 2, 2, 3, Some(3), Some(3)))
+            ok(paginated(vec![v1.clone()], 2, 2, 3, 2, Some(3), Some(3)))
         )
     );
     // page=99&limit=2: past the end is not an error.
     assert_eq!(
-        call_payouts(&t, authed("payouts_past_end")).await,
-        (200, ok(paginated(vec![], 99, 2, 3, None, None)))
+        t.send(Route::Payouts, authed("payouts_past_end")).await,
+        (200, ok(paginated(vec![], 99, 2, 3, 2, None, None)))
     );
     assert_eq!(
-        call_payouts(&t, authed("payouts_bad_page")).await,
+        t.send(Route::Payouts, authed("payouts_bad_page")).await,
         (422, error(BAD_PAGE))
     );
 
     // A fourth payout becomes the first item of page 1.
-    earn(&t, u.user_id, "p4", 1).await;
-    let p4 = cash_out(&t, &u.token).await;
-    let (_, body) = call_payouts(&t, authed("payouts_page2")).await;
+    t.earn(u.id, "p4", 1).await;
+    let p4 = t.cash_out(&u.token).await;
+    let body = t.send(Route::Payouts, authed("payouts_page2")).await.body;
     assert_eq!(body["data"]["data"], json!([v2, v1]));
-    let (_, body) = call_payouts(&t, authed("payouts_ok")).await;
+    let body = t.send(Route::Payouts, authed("payouts_ok")).await.body;
     assert_eq!(body["data"]["data"][0]["id"], p4);
     assert_eq!(body["data"]["data"][0]["amount"], 1);
     assert_eq!(body["data"]["total"], 4);
 
     // Another user sees only their own (none).
-    let other = creator(&t).await;
+    let other = creator(&t, Profile::payable()).await;
     assert_eq!(
-        call_payouts(
-            &t,
-            with_auth(request("payouts_ok"), Some(&bearer(&other.token)))
-        )
-        .await,
-        (200, ok(paginated(vec![], 1, 10, 0, None, None)))
+        t.sample(Route::Payouts, "payouts_ok", Some(&other.token))
+            .await,
+        (200, ok(paginated(vec![], 1, 10, 0, 1, None, None)))
     );
-    check(&t, u.user_id).await;
+    check(&t, u.id).await;
 }
 
 #[tokio::test]
@@ -696,27 +573,25 @@ async fn payouts_list_refuses_what_it_must() {
     let t = test_ctx().await;
     let (u, _, _) = three_payouts(&t).await;
     assert_eq!(
-        call_payouts(&t, request("payouts_no_token")).await,
+        t.send(Route::Payouts, Req::sample("payouts_no_token").build())
+            .await,
         (401, error(UNAUTHENTICATED))
     );
-    let key = api_key(&t, u.user_id).await;
+    let key = api_key(&t, u.id).await;
     assert_eq!(
-        call_payouts(&t, with_auth(request("payouts_ok"), Some(&bearer(&key)))).await,
+        t.sample(Route::Payouts, "payouts_ok", Some(&key)).await,
         (403, error(FORBIDDEN))
     );
     // Authentication comes before the page check.
-    let mut bad = request("payouts_bad_page");
+    let mut bad = Req::sample("payouts_bad_page").build();
     bad.headers_mut().remove("authorization");
-    assert_eq!(call_payouts(&t, bad).await, (401, error(UNAUTHENTICATED)));
-    shared::users::delete_user(&t, u.user_id)
-        .await
-        .expect("delete");
     assert_eq!(
-        call_payouts(
-            &t,
-            with_auth(request("payouts_ok"), Some(&bearer(&u.token)))
-        )
-        .await,
+        t.send(Route::Payouts, bad).await,
+        (401, error(UNAUTHENTICATED))
+    );
+    shared::users::delete_user(&t, u.id).await.expect("delete");
+    assert_eq!(
+        t.sample(Route::Payouts, "payouts_ok", Some(&u.token)).await,
         (401, error(UNAUTHENTICATED))
     );
 }
@@ -729,17 +604,13 @@ async fn payouts_list_refuses_what_it_must() {
 async fn payout_by_id_shows_own_payouts_only() {
     let t = test_ctx().await;
     let (u, [p1, p2, p3], window) = three_payouts(&t).await;
-    let (s1, s2, s3) = (
-        payout(&t, p1).await,
-        payout(&t, p2).await,
-        payout(&t, p3).await,
-    );
+    let [s1, s2, s3] = stored_payouts(&t, [p1, p2, p3]).await;
     assert_eq!(
-        get_payout(&t, &u.token, p1).await,
+        t.payout(&u.token, &p1.to_string()).await,
         (200, ok(view(&s1, p1, 1000, "paid", None, window)))
     );
     assert_eq!(
-        get_payout(&t, &u.token, p2).await,
+        t.payout(&u.token, &p2.to_string()).await,
         (
             200,
             ok(view(
@@ -753,110 +624,122 @@ async fn payout_by_id_shows_own_payouts_only() {
         )
     );
     assert_eq!(
-        get_payout(&t, &u.token, p3).await,
+        t.payout(&u.token, &p3.to_string()).await,
         (200, ok(view(&s3, p3, 5000, "requested", None, window)))
     );
     // The sample event as is: id 1 is the user's id here, not a payout.
     assert!(![p1, p2, p3].contains(&1));
     assert_eq!(
-        call_payouts(
-            &t,
-            with_auth(request("payouts_by_id"), Some(&bearer(&u.token)))
-        )
-        .await,
+        t.sample(Route::Payouts, "payouts_by_id", Some(&u.token))
+            .await,
         (404, error(NOT_FOUND))
     );
 
     // Someone else's payout is as unknown as one that does not exist.
-    let other = creator(&t).await;
-    earn(&t, other.user_id, "o", 77).await;
-    let theirs = cash_out(&t, &other.token).await;
+    let other = creator(&t, Profile::payable()).await;
+    t.earn(other.id, "o", 77).await;
+    let theirs = t.cash_out(&other.token).await;
     assert_eq!(
-        get_payout(&t, &u.token, theirs).await,
+        t.payout(&u.token, &theirs.to_string()).await,
         (404, error(NOT_FOUND))
     );
     assert_eq!(
-        get_payout(&t, &other.token, p1).await,
+        t.payout(&other.token, &p1.to_string()).await,
         (404, error(NOT_FOUND))
     );
-    assert_eq!(get_payout(&t, &other.token, theirs).await.0, 200);
+    assert_eq!(
+        t.payout(&other.token, &theirs.to_string()).await.status,
+        200
+    );
     // Ids that are not payouts, or not ids at all.
     let last = t.next_id().await.expect("id");
     assert_eq!(
-        get_payout(&t, &u.token, last).await,
+        t.payout(&u.token, &last.to_string()).await,
         (404, error(NOT_FOUND))
     );
     assert_eq!(
-        get_payout(&t, &u.token, u.user_id).await,
+        t.payout(&u.token, &u.id.to_string()).await,
         (404, error(NOT_FOUND))
     );
     assert_eq!(
-        call_payouts(
-            &t,
-            with_auth(
-                request("payouts_by_id_not_a_number"),
-                Some(&bearer(&u.token))
-            )
-        )
-        .await,
+        t.sample(Route::Payouts, "payouts_by_id_not_a_number", Some(&u.token))
+            .await,
         (404, error(NOT_FOUND))
     );
     for bad in ["0", "-1", "1.0", "9007199254740992"] {
         assert_eq!(
-            call_payouts(&t, by_id_request(bad, Some(&bearer(&u.token)))).await,
+            t.send(
+                Route::PayoutById,
+                Req::route(Route::PayoutById)
+                    .payout_id(bad)
+                    .token(&u.token)
+                    .build()
+            )
+            .await,
             (404, error(NOT_FOUND)),
             "{bad}"
         );
     }
     // Leading zeros name the same id.
     assert_eq!(
-        call_payouts(
-            &t,
-            by_id_request(&format!("00{p1}"), Some(&bearer(&u.token)))
+        t.send(
+            Route::PayoutById,
+            Req::route(Route::PayoutById)
+                .payout_id(&format!("00{p1}"))
+                .token(&u.token)
+                .build()
         )
         .await
-        .0,
+        .status,
         200
     );
 
     // Authentication first: no token, an API key.
     assert_eq!(
-        call_payouts(&t, by_id_request(&p1.to_string(), None)).await,
+        t.send(
+            Route::PayoutById,
+            Req::route(Route::PayoutById)
+                .payout_id(&p1.to_string())
+                .authorization(None)
+                .build()
+        )
+        .await,
         (401, error(UNAUTHENTICATED))
     );
     assert_eq!(
-        call_payouts(&t, by_id_request("abc", None)).await,
+        t.send(
+            Route::PayoutById,
+            Req::route(Route::PayoutById)
+                .payout_id("abc")
+                .authorization(None)
+                .build()
+        )
+        .await,
         (401, error(UNAUTHENTICATED))
     );
-    let key = api_key(&t, u.user_id).await;
-    assert_eq!(get_payout(&t, &key, p1).await, (403, error(FORBIDDEN)));
+    let key = api_key(&t, u.id).await;
+    assert_eq!(
+        t.payout(&key, &p1.to_string()).await,
+        (403, error(FORBIDDEN))
+    );
 }
 
 #[tokio::test]
 async fn the_cashout_location_leads_to_the_payout() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 4242).await;
-    let resp = cashout::handle(
-        &t,
-        with_auth(request("cashout_ok"), Some(&bearer(&u.token))),
-    )
-    .await;
-    let location = resp.headers()["location"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let (t, u) = payable_creator(4242).await;
+    let location = t
+        .cashout(&u.token, None)
+        .await
+        .location()
+        .expect("location");
     let id = location.rsplit('/').next().expect("id").to_owned();
-    let mut event = load_event("payouts_by_id");
-    event["rawPath"] = json!(location);
-    event["requestContext"]["http"]["path"] = json!(location);
-    event["pathParameters"]["id"] = json!(id);
-    let req = with_auth(
-        lambda_http::request::from_str(&event.to_string()).expect("event"),
-        Some(&bearer(&u.token)),
-    );
-    let (status, body) = call_payouts(&t, req).await;
-    assert_eq!(status, 200, "{body}");
+    // The request API Gateway makes of that path.
+    let req = Req::route(Route::PayoutById)
+        .payout_id(&id)
+        .token(&u.token)
+        .build();
+    assert_eq!(req.uri().path(), location);
+    let body = t.send(Route::PayoutById, req).await.body_of_200();
     assert_eq!(body["data"]["id"].to_string(), id);
     assert_eq!(body["data"]["amount"], 4242);
     assert_eq!(body["data"]["status"], "requested");
@@ -865,16 +748,12 @@ async fn the_cashout_location_leads_to_the_payout() {
 #[tokio::test]
 async fn a_deleted_users_token_cannot_read_a_payout() {
     // SPEC 3: tokens of a deleted user get 401 on every public route.
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 500).await;
-    let id = cash_out(&t, &u.token).await;
-    assert_eq!(get_payout(&t, &u.token, id).await.0, 200);
-    shared::users::delete_user(&t, u.user_id)
-        .await
-        .expect("delete");
+    let (t, u) = payable_creator(500).await;
+    let id = t.cash_out(&u.token).await;
+    assert_eq!(t.payout(&u.token, &id.to_string()).await.status, 200);
+    shared::users::delete_user(&t, u.id).await.expect("delete");
     assert_eq!(
-        get_payout(&t, &u.token, id).await,
+        t.payout(&u.token, &id.to_string()).await,
         (401, error(UNAUTHENTICATED))
     );
 }
@@ -883,19 +762,11 @@ async fn a_deleted_users_token_cannot_read_a_payout() {
 // 7. release-holds
 // ---------------------------------------------------------------------------
 
-async fn release(ctx: &Ctx, name: &str) -> Value {
-    release_holds::handle(ctx, load_event(name)).await
-}
-
-async fn release_at(ctx: &Ctx, now: &str) -> Value {
-    release_holds::handle(ctx, json!({"now": now})).await
-}
-
 async fn lots(ctx: &Ctx, user_id: i64) -> Vec<Lot> {
     partition(ctx, user_id)
         .await
         .iter()
-        .filter(|i| item_key(i).1.starts_with("LOT#"))
+        .filter(|i| sk_starts_with(i, "LOT#"))
         .map(|i| Lot::from_item(i).expect("lot"))
         .collect()
 }
@@ -909,49 +780,53 @@ fn released_of(all: &[Lot], hold_event_id: &str) -> bool {
 
 #[tokio::test]
 async fn release_holds_releases_matured_lots_only() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    let uid = u.user_id;
-    earn(&t, uid, "avail", 1000).await;
+    let (t, u) = payable_creator(0).await;
+    let uid = u.id;
+    t.earn(uid, "avail", 1000).await;
     // Due exactly at release-holds_now (2099-01-01T01:00:00Z).
-    held(&t, uid, "due-at-now", 100, "2099-01-01T00:00:00Z", 3600).await;
+    t.applied(held(uid, "due-at-now", 100, "2099-01-01T00:00:00Z", 3600))
+        .await;
     // Due one second later.
-    held(&t, uid, "due-later", 20, "2099-01-01T00:00:00Z", 3601).await;
+    t.applied(held(uid, "due-later", 20, "2099-01-01T00:00:00Z", 3601))
+        .await;
     // Due the day before.
-    held(&t, uid, "due-before", 3, "2098-12-31T00:00:00Z", 60).await;
+    t.applied(held(uid, "due-before", 3, "2098-12-31T00:00:00Z", 60))
+        .await;
     // An operator hold: no release time, never released by the schedule.
-    applied(&t, json!({"kind": "hold", "event_id": "op-hold", "user_id": uid, "amount": 400, "title": "Dispute"})).await;
+    t.applied(Event::hold(uid, "op-hold", 400).title("Dispute"))
+        .await;
     assert_eq!(buckets(&t, uid).await, (600, 523, 0));
 
     // A bad time: refused, nothing changes.
     let snapshot = table_items(&t).await;
     assert_eq!(
-        release(&t, "release-holds_bad_now").await,
+        t.release_holds(load_event("release-holds_bad_now")).await,
         json!({"error": "now must be an RFC 3339 time"})
     );
     assert_same_table(&snapshot, &table_items(&t).await, "a bad now");
     // The real clock (a schedule event without "now"): nothing is due yet.
     assert_eq!(
-        release(&t, "release-holds_schedule").await,
+        t.release_holds(load_event("release-holds_schedule")).await,
         json!({"released": 0, "already_released": 0})
     );
     assert_same_table(&snapshot, &table_items(&t).await, "a run with nothing due");
 
     // One second before: only the lot of the day before.
     assert_eq!(
-        release(&t, "release-holds_before_due").await,
+        t.release_holds(load_event("release-holds_before_due"))
+            .await,
         json!({"released": 1, "already_released": 0})
     );
     assert_eq!(buckets(&t, uid).await, (603, 520, 0));
     // At the due second: the lot due then.
     assert_eq!(
-        release(&t, "release-holds_now").await,
+        t.release_holds(load_event("release-holds_now")).await,
         json!({"released": 1, "already_released": 0})
     );
     assert_eq!(buckets(&t, uid).await, (703, 420, 0));
     // Again: nothing left to do.
     assert_eq!(
-        release(&t, "release-holds_now").await,
+        t.release_holds(load_event("release-holds_now")).await,
         json!({"released": 0, "already_released": 0})
     );
     let all = lots(&t, uid).await;
@@ -983,12 +858,13 @@ async fn release_holds_releases_matured_lots_only() {
 
     // Far later, the second lot too; the operator hold stays.
     assert_eq!(
-        release_at(&t, "2100-01-01T00:00:00Z").await,
+        t.release_holds(json!({"now": "2100-01-01T00:00:00Z"}))
+            .await,
         json!({"released": 1, "already_released": 0})
     );
     assert_eq!(buckets(&t, uid).await, (723, 400, 0));
     // Released money can be cashed out; the operator hold cannot.
-    let id = cash_out(&t, &u.token).await;
+    let id = t.cash_out(&u.token).await;
     assert_eq!(payout(&t, id).await.amount, 723);
     assert_eq!(buckets(&t, uid).await, (0, 400, 723));
     check(&t, uid).await;
@@ -996,23 +872,24 @@ async fn release_holds_releases_matured_lots_only() {
 
 #[tokio::test]
 async fn the_schedule_releases_what_is_due_by_the_real_clock() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    held(&t, u.user_id, "old", 250, "2020-01-01T00:00:00Z", 3600).await;
-    held(&t, u.user_id, "future", 70, "2099-01-01T00:00:00Z", 60).await;
+    let (t, u) = payable_creator(0).await;
+    t.applied(held(u.id, "old", 250, "2020-01-01T00:00:00Z", 3600))
+        .await;
+    t.applied(held(u.id, "future", 70, "2099-01-01T00:00:00Z", 60))
+        .await;
     let before = now_epoch();
     assert_eq!(
-        release(&t, "release-holds_schedule").await,
+        t.release_holds(load_event("release-holds_schedule")).await,
         json!({"released": 1, "already_released": 0})
     );
-    assert_eq!(buckets(&t, u.user_id).await, (250, 70, 0));
-    let e = entries(&t, u.user_id)
+    assert_eq!(buckets(&t, u.id).await, (250, 70, 0));
+    let e = entries(&t, u.id)
         .await
         .into_iter()
         .find(|e| e.entry_type == EntryType::ReleaseHold)
         .expect("release entry");
     assert!((before..=now_epoch()).contains(&e.created_at));
-    check(&t, u.user_id).await;
+    check(&t, u.id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1021,7 +898,7 @@ async fn two_concurrent_runs_release_each_lot_once() {
     // Users land in different shards of the due index.
     let mut users = Vec::new();
     for _ in 0..5 {
-        users.push(creator(&t).await);
+        users.push(creator(&t, Profile::payable()).await);
     }
     let mut expected_hold = vec![0i64; users.len()];
     let mut released_amounts = vec![Vec::<i64>::new(); users.len()];
@@ -1038,42 +915,35 @@ async fn two_concurrent_runs_release_each_lot_once() {
             for k in 0..(3 + n as i64) {
                 let amount = 1 + round * 1000 + n as i64 * 100 + k;
                 // Due at `now` (k = 0) or k minutes before.
-                held(
-                    &t,
-                    u.user_id,
+                t.applied(held(
+                    u.id,
                     &format!("d{round}-{n}-{k}"),
                     amount,
                     &at(now - 3600 - k * 60),
                     3600,
-                )
+                ))
                 .await;
                 released_amounts[n].push(amount);
                 due += 1;
             }
-            held(
-                &t,
-                u.user_id,
-                &format!("l{round}-{n}"),
-                5,
-                &at(now - 10),
-                11,
-            )
-            .await;
+            t.applied(held(u.id, &format!("l{round}-{n}"), 5, &at(now - 10), 11))
+                .await;
             expected_hold[n] += 5;
-            earn(&t, u.user_id, &format!("a{round}-{n}"), 9).await;
-            applied(&t, json!({"kind": "hold", "event_id": format!("o{round}-{n}"), "user_id": u.user_id, "amount": 9})).await;
+            t.earn(u.id, &format!("a{round}-{n}"), 9).await;
+            t.applied(Event::hold(u.id, &format!("o{round}-{n}"), 9))
+                .await;
             expected_hold[n] += 9;
         }
 
         let barrier = Arc::new(Barrier::new(2));
         let runs: Vec<_> = (0..2)
             .map(|_| {
-                let ctx = t.ctx.clone();
+                let ctx = t.clone();
                 let barrier = barrier.clone();
                 let input = json!({"now": at(now)});
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    release_holds::handle(&ctx, input).await
+                    ctx.release_holds(input).await
                 })
             })
             .collect();
@@ -1096,15 +966,15 @@ async fn two_concurrent_runs_release_each_lot_once() {
         }
         // A third run finds nothing.
         assert_eq!(
-            release_holds::handle(&t, json!({"now": at(now)})).await,
+            t.release_holds(json!({"now": at(now)})).await,
             json!({"released": 0, "already_released": 0}),
             "round {round}"
         );
 
         for (n, u) in users.iter().enumerate() {
-            let (_, hold, _) = buckets(&t, u.user_id).await;
+            let (_, hold, _) = buckets(&t, u.id).await;
             assert_eq!(hold, expected_hold[n], "round {round}, user {n}");
-            let mut got: Vec<i64> = entries(&t, u.user_id)
+            let mut got: Vec<i64> = entries(&t, u.id)
                 .await
                 .into_iter()
                 .filter(|e| e.entry_type == EntryType::ReleaseHold)
@@ -1117,38 +987,38 @@ async fn two_concurrent_runs_release_each_lot_once() {
                 got, want,
                 "round {round}, user {n}: each due lot released once"
             );
-            check(&t, u.user_id).await;
+            check(&t, u.id).await;
         }
         // The not-yet-due lots of this round become due the next second.
-        let out = release_holds::handle(&t, json!({"now": at(now + 1)})).await;
+        let out = t.release_holds(json!({"now": at(now + 1)})).await;
         assert_eq!(out, json!({"released": users.len(), "already_released": 0}));
         for (n, u) in users.iter().enumerate() {
             expected_hold[n] -= 5;
             released_amounts[n].push(5);
-            assert_eq!(buckets(&t, u.user_id).await.1, expected_hold[n]);
+            assert_eq!(buckets(&t, u.id).await.1, expected_hold[n]);
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_run_racing_a_release_hold_event_releases_the_lot_once() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
+    let (t, u) = payable_creator(0).await;
     for i in 0..10 {
         let lot = format!("lot{i}");
-        held(&t, u.user_id, &lot, 100 + i, "2020-01-01T00:00:00Z", 60).await;
-        let ctx1 = t.ctx.clone();
-        let ctx2 = t.ctx.clone();
-        let event = json!({"kind": "release_hold", "event_id": format!("rel{i}"), "user_id": u.user_id, "hold_event_id": lot});
+        t.applied(held(u.id, &lot, 100 + i, "2020-01-01T00:00:00Z", 60))
+            .await;
+        let ctx1 = t.clone();
+        let ctx2 = t.clone();
+        let event = Event::release_hold(u.id, &format!("rel{i}"), &lot);
         let barrier = Arc::new(Barrier::new(2));
         let (b1, b2) = (barrier.clone(), barrier);
         let run = tokio::spawn(async move {
             b1.wait().await;
-            release_holds::handle(&ctx1, json!({})).await
+            ctx1.release_holds(json!({})).await
         });
         let ev = tokio::spawn(async move {
             b2.wait().await;
-            apply(&ctx2, event).await
+            ctx2.apply(event).await
         });
         let (run, ev) = (run.await.expect("run"), ev.await.expect("event"));
         let by_run = run["released"].as_u64().expect("released");
@@ -1161,8 +1031,8 @@ async fn a_run_racing_a_release_hold_event_releases_the_lot_once() {
                 Some(format!("hold lot \"lot{i}\" is already released").as_str())
             );
         }
-        assert_eq!(buckets(&t, u.user_id).await.1, 0);
-        check(&t, u.user_id).await;
+        assert_eq!(buckets(&t, u.id).await.1, 0);
+        check(&t, u.id).await;
     }
 }
 
@@ -1171,10 +1041,10 @@ async fn a_run_with_a_stale_view_of_a_lot_counts_it_as_already_released() {
     // Two runs read the due index at the same time; one releases the lot, the
     // other then tries the same lot with what it read. That must count as
     // `already_released`, not fail the run.
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    held(&t, u.user_id, "only", 100, "2020-01-01T00:00:00Z", 60).await;
-    let lot = shared::ledger::apply::read_lot(&t, u.user_id, "only")
+    let (t, u) = payable_creator(0).await;
+    t.applied(held(u.id, "only", 100, "2020-01-01T00:00:00Z", 60))
+        .await;
+    let lot = shared::ledger::apply::read_lot(&t, u.id, "only")
         .await
         .expect("read lot")
         .expect("lot");
@@ -1189,6 +1059,6 @@ async fn a_run_with_a_stale_view_of_a_lot_counts_it_as_already_released() {
         other => panic!("the second release of a lot must be Ok(false), got {other:?}"),
     }
     assert_same_table(&snapshot, &table_items(&t).await, "a second release");
-    assert_eq!(buckets(&t, u.user_id).await, (100, 0, 0));
-    check(&t, u.user_id).await;
+    assert_eq!(buckets(&t, u.id).await, (100, 0, 0));
+    check(&t, u.id).await;
 }

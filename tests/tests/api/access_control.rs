@@ -13,186 +13,63 @@
 //! log of `walletctl serve` after the schemathesis run.)
 
 use lambda_http::http::{HeaderName, HeaderValue};
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::{json, Value};
-use shared::auth::{hash_secret, revoke_token};
-use shared::currency::Currency;
-use shared::ledger::apply::EventStatus;
-use shared::Ctx;
+use shared::auth::{create_token, hash_secret, revoke_token, Ability};
 use std::collections::HashMap;
-use tests::*;
+use tests::dynamo::{test_ctx, TestCtx};
+use tests::events::Event;
+use tests::fixtures::{api_key, creator, Creator, Profile};
+use tests::http::{
+    bearer, Reply, Req, Route, BAD_KEY, BAD_LIMIT, BAD_PAGE, CHILD_CANNOT_AGGREGATE, FORBIDDEN,
+    NOT_FOUND, UNAUTHENTICATED,
+};
+use tests::invariants::buckets;
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-const UNAUTHENTICATED: &str = "Unauthenticated.";
-const FORBIDDEN: &str = "Forbidden";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Wallet,
-    Affiliate,
-    Cashout,
-    Payouts,
-    PayoutById,
-    Summary,
-    Aggregate,
-    LinkedAccounts,
-}
-
-const ROUTES: [Route; 8] = [
-    Route::Wallet,
-    Route::Affiliate,
-    Route::Cashout,
-    Route::Payouts,
-    Route::PayoutById,
-    Route::Summary,
-    Route::Aggregate,
-    Route::LinkedAccounts,
-];
-
-impl Route {
-    /// The sample event of the route in `events/`.
-    fn event(self) -> &'static str {
-        match self {
-            Route::Wallet => "wallet_ok",
-            Route::Affiliate => "affiliate_ok",
-            Route::Cashout => "cashout_ok",
-            Route::Payouts => "payouts_ok",
-            Route::PayoutById => "payouts_by_id",
-            Route::Summary => "summary_ok",
-            Route::Aggregate => "aggregate_empty_object",
-            Route::LinkedAccounts => "linked-accounts_ok",
-        }
-    }
-
-    /// May an API key call it?
-    fn api_key_allowed(self) -> bool {
-        matches!(self, Route::Wallet | Route::Affiliate)
-    }
-}
-
-/// The route's sample event, changed by `adjust` (as JSON, before lambda_http
-/// parses it, like the Lambda runtime does), with `token` as bearer.
-fn event_request(route: Route, token: Option<&str>, adjust: impl FnOnce(&mut Value)) -> Request {
-    let mut event = load_event(route.event());
-    adjust(&mut event);
-    let req = lambda_http::request::from_str(&event.to_string())
-        .unwrap_or_else(|e| panic!("lambda_http parses the event: {e}"));
-    with_auth(req, token.map(bearer).as_deref())
+/// The route's sample event, changed by `adjust`, with `token` as bearer (or
+/// no Authorization header at all).
+fn event_request(route: Route, token: Option<&str>, adjust: impl FnOnce(&mut Req)) -> Request {
+    let mut req = Req::route(route);
+    adjust(&mut req);
+    req.authorization(token.map(bearer).as_deref());
+    req.build()
 }
 
 fn req(route: Route, token: &str) -> Request {
     event_request(route, Some(token), |_| {})
 }
 
-/// The event with another raw query string (and API Gateway's joined map).
-fn set_query(event: &mut Value, raw_query: &str) {
-    event["rawQueryString"] = json!(raw_query);
-    let mut params: Vec<(String, String)> = Vec::new();
-    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match params.iter_mut().find(|(name, _)| name == k) {
-            Some((_, existing)) => {
-                existing.push(',');
-                existing.push_str(v);
-            }
-            None => params.push((k.to_owned(), v.to_owned())),
-        }
-    }
-    let map: serde_json::Map<String, Value> =
-        params.into_iter().map(|(k, v)| (k, json!(v))).collect();
-    event["queryStringParameters"] = Value::Object(map);
-}
-
-/// `id` as API Gateway passes it: decoded in `pathParameters`, percent-encoded
-/// in `rawPath`.
-fn set_payout_id(event: &mut Value, id: &str) {
-    event["pathParameters"] = json!({ "id": id });
-    event["rawPath"] = json!(format!("/api/wallet/payouts/{}", encode(id)));
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn set_body(event: &mut Value, body: &str) {
-    event["body"] = json!(body);
-    event["isBase64Encoded"] = json!(false);
-}
-
-async fn call(ctx: &Ctx, route: Route, req: Request) -> Response<Body> {
-    match route {
-        Route::Wallet => wallet::handle(ctx, req).await,
-        Route::Affiliate => affiliate::handle(ctx, req).await,
-        Route::Cashout => cashout::handle(ctx, req).await,
-        Route::Payouts | Route::PayoutById => payouts::handle(ctx, req).await,
-        Route::Summary => summary::handle(ctx, req).await,
-        Route::Aggregate => aggregate::handle(ctx, req).await,
-        Route::LinkedAccounts => linked_accounts::handle(ctx, req).await,
-    }
-}
-
-/// A response as text: status, every header as `name: value`, the body.
-struct Raw {
-    status: u16,
-    headers: Vec<String>,
-    body: String,
-}
-
-impl Raw {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    fn message(&self) -> Value {
-        self.json()["errors_message"].clone()
-    }
-}
-
 /// Calls the route and checks what every response must be: the JSON envelope,
 /// never a 5xx, and nothing secret in it (checked against `secrets`).
-async fn send(ctx: &Ctx, route: Route, req: Request, secrets: &Secrets) -> Raw {
-    let resp = call(ctx, route, req).await;
-    let status = resp.status().as_u16();
-    let headers: Vec<String> = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))
-        .collect();
+async fn send(t: &TestCtx, route: Route, req: Request, secrets: &Secrets) -> Reply {
+    let raw = t.send(route, req).await;
     assert!(
-        headers
+        raw.header_lines()
             .iter()
             .any(|h| h == "content-type: application/json"),
-        "{route:?}: {headers:?}"
+        "{route:?}: {:?}",
+        raw.header_lines()
     );
-    let body = match resp.body() {
-        Body::Text(t) => t.clone(),
-        Body::Binary(b) => String::from_utf8(b.clone()).expect("utf-8 body"),
-        Body::Empty => String::new(),
-        _ => panic!("unexpected body kind"),
-    };
-    assert!(status < 500, "{route:?}: a server error {status}: {body}");
-    let raw = Raw {
-        status,
-        headers,
-        body,
-    };
-    let envelope = raw.json();
-    let mut keys: Vec<&String> = envelope.as_object().expect("object").keys().collect();
+    assert!(
+        raw.status < 500,
+        "{route:?}: a server error {}: {}",
+        raw.status,
+        raw.text
+    );
+    let mut keys: Vec<&String> = raw.body.as_object().expect("object").keys().collect();
     keys.sort();
-    assert_eq!(keys, ["data", "errors_message", "success"], "{}", raw.body);
+    assert_eq!(keys, ["data", "errors_message", "success"], "{}", raw.text);
     secrets.assert_absent(route, &raw);
     raw
+}
+
+/// [`send`] of the route's plain sample event with `token`.
+async fn call(t: &TestCtx, route: Route, token: &str, secrets: &Secrets) -> Reply {
+    send(t, route, req(route, token), secrets).await
 }
 
 /// Every token secret of a test and its SHA-256 hex: none may ever be sent back.
@@ -208,8 +85,8 @@ impl Secrets {
         self.words.push(hash_secret(secret));
     }
 
-    fn assert_absent(&self, route: Route, raw: &Raw) {
-        let text = format!("{}\n{}", raw.headers.join("\n"), raw.body);
+    fn assert_absent(&self, route: Route, raw: &Reply) {
+        let text = format!("{}\n{}", raw.header_lines().join("\n"), raw.text);
         let lower = text.to_ascii_lowercase();
         for word in ["secret_sha256", "secret", "sha256", "token_hash"] {
             assert!(!lower.contains(word), "{route:?}: {word:?} in {text}");
@@ -229,67 +106,46 @@ impl Secrets {
     }
 }
 
-async fn earn(ctx: &Ctx, user_id: i64, event_id: &str, amount: i64, affiliate: bool) {
-    let kind = if affiliate {
-        "affiliate_earning"
-    } else {
-        "product_earning"
-    };
-    let r = apply(
-        ctx,
-        json!({"kind": kind, "event_id": event_id, "user_id": user_id,
-               "amount": amount, "title": format!("Earning {event_id}"), "hold_seconds": 0}),
-    )
-    .await;
-    assert_eq!(r.status, EventStatus::Applied, "{r:?}");
-}
-
 /// A creator with payout details, one earning, one affiliate earning and one
 /// payout (for the whole available balance), and some left over after it.
-struct Creator {
-    user: TestUser,
+struct Funded {
+    user: Creator,
     payout_id: i64,
-    email: String,
 }
 
-async fn creator(t: &TestCtx, secrets: &mut Secrets, tag: &str) -> Creator {
-    let user = new_user_with(t, Currency::Usd, Some(&usd_details())).await;
+async fn funded(t: &TestCtx, secrets: &mut Secrets, tag: &str) -> Funded {
+    let user = creator(t, Profile::payable()).await;
     secrets.add(&user.token);
-    earn(t, user.user_id, &format!("{tag}-sale"), 5000, false).await;
-    earn(t, user.user_id, &format!("{tag}-ref"), 700, true).await;
-    let raw = send(t, Route::Cashout, req(Route::Cashout, &user.token), secrets).await;
-    assert_eq!(raw.status, 200, "{}", raw.body);
-    let payout_id = raw
-        .headers
-        .iter()
-        .find_map(|h| h.strip_prefix("location: /api/wallet/payouts/"))
-        .and_then(|id| id.parse().ok())
-        .expect("a Location header");
-    earn(t, user.user_id, &format!("{tag}-late"), 1234, false).await;
-    let email = account(t, user.user_id).await.email;
-    Creator {
-        user,
-        payout_id,
-        email,
-    }
+    let earning = |id: String, amount| {
+        Event::product_earning(user.id, &id, amount).title(&format!("Earning {id}"))
+    };
+    t.applied(earning(format!("{tag}-sale"), 5000)).await;
+    let id = format!("{tag}-ref");
+    t.applied(Event::affiliate_earning(user.id, &id, 700).title(&format!("Earning {id}")))
+        .await;
+    let raw = call(t, Route::Cashout, &user.token, secrets).await;
+    assert_eq!(raw.status, 200, "{}", raw.text);
+    let payout_id = raw.location_id();
+    t.applied(earning(format!("{tag}-late"), 1234)).await;
+    Funded { user, payout_id }
 }
 
 /// Every id and e-mail a response about `other` could carry.
-fn foreign_markers(other: &Creator) -> Vec<String> {
+fn foreign_markers(other: &Funded) -> Vec<String> {
     vec![
-        other.email.clone(),
-        format!("\"user_id\":{},", other.user.user_id),
-        format!("\"child_user_id\":{},", other.user.user_id),
+        other.user.email.clone(),
+        format!("\"user_id\":{},", other.user.id),
+        format!("\"child_user_id\":{},", other.user.id),
         format!("\"id\":{},", other.payout_id),
     ]
 }
 
-fn assert_none_of(raw: &Raw, markers: &[String], what: &str) {
+fn assert_none_of(raw: &Reply, markers: &[String], what: &str) {
     for m in markers {
         assert!(
-            !raw.body.contains(m.as_str()),
+            !raw.text.contains(m.as_str()),
             "{what}: {m} in {}",
-            raw.body
+            raw.text
         );
     }
 }
@@ -302,27 +158,27 @@ fn assert_none_of(raw: &Raw, markers: &[String], what: &str) {
 async fn another_users_data_is_unreachable_by_any_parameter() {
     let t = test_ctx().await;
     let mut secrets = Secrets::default();
-    let ann = creator(&t, &mut secrets, "ann").await;
-    let bob = creator(&t, &mut secrets, "bob").await;
+    let ann = funded(&t, &mut secrets, "ann").await;
+    let bob = funded(&t, &mut secrets, "bob").await;
     let bob_markers = foreign_markers(&bob);
-    let bob_id = bob.user.user_id.to_string();
+    let bob_id = bob.user.id.to_string();
     let queries = [
         format!("user_id={bob_id}"),
         format!("userId={bob_id}&id={bob_id}"),
         format!("user={bob_id}&account={bob_id}&master_id={bob_id}"),
         format!("page=1&limit=100&user_id={bob_id}&token={}", bob.user.token),
     ];
-    for route in ROUTES {
+    for route in Route::ALL {
         for query in &queries {
             let request = event_request(route, Some(&ann.user.token), |e| {
-                set_query(e, query);
+                e.query(query);
                 if route == Route::PayoutById {
-                    set_payout_id(e, &ann.payout_id.to_string());
+                    e.payout_id(&ann.payout_id.to_string());
                 }
                 if route == Route::Aggregate {
-                    set_body(
-                        e,
+                    e.body(
                         &format!(r#"{{"user_id": {bob_id}, "accounts": [{bob_id}]}}"#),
+                        false,
                     );
                 }
             });
@@ -337,7 +193,7 @@ async fn another_users_data_is_unreachable_by_any_parameter() {
             assert!(
                 raw.status == 200 || route == Route::Cashout,
                 "{route:?} {query}: {}",
-                raw.body
+                raw.text
             );
             assert_none_of(&raw, &bob_markers, &format!("{route:?} {query}"));
         }
@@ -351,61 +207,61 @@ async fn another_users_data_is_unreachable_by_any_parameter() {
         format!("{},{}", ann.payout_id, bob.payout_id),
     ] {
         let request = event_request(Route::PayoutById, Some(&ann.user.token), |e| {
-            set_payout_id(e, &id)
+            e.payout_id(&id);
         });
         let raw = send(&t, Route::PayoutById, request, &secrets).await;
-        assert_eq!(raw.status, 404, "{id}: {}", raw.body);
-        assert_eq!(raw.message(), json!("Not Found"));
+        assert_eq!(raw.status, 404, "{id}: {}", raw.text);
+        assert_eq!(raw.message(), json!(NOT_FOUND));
     }
     // Her own answers.
     let request = event_request(Route::PayoutById, Some(&ann.user.token), |e| {
-        set_payout_id(e, &ann.payout_id.to_string())
+        e.payout_id(&ann.payout_id.to_string());
     });
     let raw = send(&t, Route::PayoutById, request, &secrets).await;
-    assert_eq!(raw.status, 200, "{}", raw.body);
+    assert_eq!(raw.status, 200, "{}", raw.text);
 
     // Holding Bob's token as additional_tokens grants a standalone account nothing.
     let request = event_request(Route::Aggregate, Some(&ann.user.token), |e| {
-        set_body(
-            e,
+        e.body(
             &json!({"additional_tokens": [bob.user.token]}).to_string(),
-        )
+            false,
+        );
     });
     let raw = send(&t, Route::Aggregate, request, &secrets).await;
-    assert_eq!(raw.status, 200, "{}", raw.body);
+    assert_eq!(raw.status, 200, "{}", raw.text);
     assert_eq!(
-        raw.json()["data"]["accounts"].as_array().map(Vec::len),
+        raw.body["data"]["accounts"].as_array().map(Vec::len),
         Some(1)
     );
     assert_none_of(&raw, &bob_markers, "aggregate with Bob's token");
 
     // Bob's wallet is as it was (Ann's requests changed nothing of his).
-    assert_eq!(buckets(&t, bob.user.user_id).await, (1234, 0, 5700));
+    assert_eq!(buckets(&t, bob.user.id).await, (1234, 0, 5700));
 }
 
 #[tokio::test]
 async fn api_keys_reach_only_the_two_wallet_reads() {
     let t = test_ctx().await;
     let mut secrets = Secrets::default();
-    let ann = creator(&t, &mut secrets, "key").await;
-    let key = api_key(&t, ann.user.user_id).await;
+    let ann = funded(&t, &mut secrets, "key").await;
+    let key = api_key(&t, ann.user.id).await;
     secrets.add(&key);
-    let before = buckets(&t, ann.user.user_id).await;
-    for route in ROUTES {
+    let before = buckets(&t, ann.user.id).await;
+    for route in Route::ALL {
         let request = event_request(route, Some(&key), |e| {
             if route == Route::PayoutById {
-                set_payout_id(e, &ann.payout_id.to_string());
+                e.payout_id(&ann.payout_id.to_string());
             }
         });
         let raw = send(&t, route, request, &secrets).await;
         if route.api_key_allowed() {
-            assert_eq!(raw.status, 200, "{route:?}: {}", raw.body);
+            assert_eq!(raw.status, 200, "{route:?}: {}", raw.text);
         } else {
             assert_eq!(
                 (raw.status, raw.message()),
                 (403, json!(FORBIDDEN)),
                 "{route:?}: {}",
-                raw.body
+                raw.text
             );
         }
     }
@@ -416,16 +272,16 @@ async fn api_keys_reach_only_the_two_wallet_reads() {
         .insert("idempotency-key", HeaderValue::from_static("key-1"));
     let raw = send(&t, Route::Cashout, request, &secrets).await;
     assert_eq!(raw.status, 403);
-    assert_eq!(buckets(&t, ann.user.user_id).await, before);
+    assert_eq!(buckets(&t, ann.user.id).await, before);
     // The same key with the session token is fresh (the refusal stored nothing).
     let mut request = req(Route::Cashout, &ann.user.token);
     request
         .headers_mut()
         .insert("idempotency-key", HeaderValue::from_static("key-1"));
     let raw = send(&t, Route::Cashout, request, &secrets).await;
-    assert_eq!(raw.status, 200, "{}", raw.body);
+    assert_eq!(raw.status, 200, "{}", raw.text);
     assert!(!raw
-        .headers
+        .header_lines()
         .iter()
         .any(|h| h.starts_with("idempotent-replayed")));
 }
@@ -434,13 +290,13 @@ async fn api_keys_reach_only_the_two_wallet_reads() {
 async fn revoked_and_deleted_user_tokens_are_refused_everywhere() {
     let t = test_ctx().await;
     let mut secrets = Secrets::default();
-    let ann = creator(&t, &mut secrets, "rev").await;
-    let second = shared::auth::create_token(&t, ann.user.user_id, shared::auth::Ability::All)
+    let ann = funded(&t, &mut secrets, "rev").await;
+    let second = create_token(&t, ann.user.id, Ability::All)
         .await
         .expect("token")
         .1;
     secrets.add(&second);
-    let key = api_key(&t, ann.user.user_id).await;
+    let key = api_key(&t, ann.user.id).await;
     secrets.add(&key);
     let token_id: i64 = ann
         .user
@@ -449,8 +305,8 @@ async fn revoked_and_deleted_user_tokens_are_refused_everywhere() {
         .and_then(|(id, _)| id.parse().ok())
         .expect("token id");
     revoke_token(&t, token_id).await.expect("revoke");
-    for route in ROUTES {
-        let raw = send(&t, route, req(route, &ann.user.token), &secrets).await;
+    for route in Route::ALL {
+        let raw = call(&t, route, &ann.user.token, &secrets).await;
         assert_eq!(
             (raw.status, raw.message()),
             (401, json!(UNAUTHENTICATED)),
@@ -458,15 +314,15 @@ async fn revoked_and_deleted_user_tokens_are_refused_everywhere() {
         );
     }
     // The other token of the same user still works: revocation is per token.
-    let raw = send(&t, Route::Wallet, req(Route::Wallet, &second), &secrets).await;
+    let raw = call(&t, Route::Wallet, &second, &secrets).await;
     assert_eq!(raw.status, 200);
 
-    shared::users::delete_user(&t, ann.user.user_id)
+    shared::users::delete_user(&t, ann.user.id)
         .await
         .expect("delete user");
     for token in [&second, &key] {
-        for route in ROUTES {
-            let raw = send(&t, route, req(route, token), &secrets).await;
+        for route in Route::ALL {
+            let raw = call(&t, route, token, &secrets).await;
             // Any token of a deleted user is 401, an API key on a session
             // route too (not 403).
             assert_eq!(
@@ -480,7 +336,6 @@ async fn revoked_and_deleted_user_tokens_are_refused_everywhere() {
     // request's input, then the account. A deleted user's token with a
     // malformed body gets the body's 400, like any token; a revoked token
     // gets 401 before the body is looked at.
-    let aggregate_with = |event: &str, token: &str| with_auth(request(event), Some(&bearer(token)));
     for (event, token, want) in [
         (
             "aggregate_invalid_json",
@@ -499,17 +354,12 @@ async fn revoked_and_deleted_user_tokens_are_refused_everywhere() {
             (401, UNAUTHENTICATED),
         ),
     ] {
-        let (status, body) =
-            status_and_json(aggregate::handle(&t, aggregate_with(event, token)).await);
-        assert_eq!(
-            (status, body["errors_message"].clone()),
-            (want.0, json!(want.1)),
-            "{event}"
-        );
-        assert_eq!(body["data"], Value::Null);
+        let r = t.sample(Route::Aggregate, event, Some(token)).await;
+        assert_eq!((r.status, r.message()), (want.0, json!(want.1)), "{event}");
+        assert_eq!(r.data(), &Value::Null);
     }
     // A wrong secret for a live token id, and a secret of the right length: 401.
-    let bob = creator(&t, &mut secrets, "rev-bob").await;
+    let bob = funded(&t, &mut secrets, "rev-bob").await;
     let (id, secret) = bob.user.token.split_once('|').expect("token");
     let mut wrong = secret.to_owned();
     wrong.replace_range(..1, if secret.starts_with('a') { "b" } else { "a" });
@@ -518,7 +368,7 @@ async fn revoked_and_deleted_user_tokens_are_refused_everywhere() {
         format!("{id}|{}", hash_secret(secret)),
         format!("{token_id}|{secret}"),
     ] {
-        let raw = send(&t, Route::Wallet, req(Route::Wallet, &token), &secrets).await;
+        let raw = call(&t, Route::Wallet, &token, &secrets).await;
         assert_eq!((raw.status, raw.message()), (401, json!(UNAUTHENTICATED)));
     }
 }
@@ -527,11 +377,11 @@ async fn revoked_and_deleted_user_tokens_are_refused_everywhere() {
 async fn a_child_reads_neither_its_masters_nor_its_siblings_data() {
     let t = test_ctx().await;
     let mut secrets = Secrets::default();
-    let master = creator(&t, &mut secrets, "m").await;
-    let child = creator(&t, &mut secrets, "c1").await;
-    let sibling = creator(&t, &mut secrets, "c2").await;
+    let master = funded(&t, &mut secrets, "m").await;
+    let child = funded(&t, &mut secrets, "c1").await;
+    let sibling = funded(&t, &mut secrets, "c2").await;
     for c in [&child, &sibling] {
-        shared::links::link(&t, master.user.user_id, c.user.user_id)
+        shared::links::link(&t, master.user.id, c.user.id)
             .await
             .expect("link");
     }
@@ -541,14 +391,14 @@ async fn a_child_reads_neither_its_masters_nor_its_siblings_data() {
     let master_money = [
         format!("\"id\":{},", master.payout_id),
         "Earning m-".to_owned(),
-        format!("\"user_id\":{},\"email\"", master.user.user_id),
+        format!("\"user_id\":{},\"email\"", master.user.id),
     ];
-    for route in ROUTES {
+    for route in Route::ALL {
         for query in ["", "user_id=1&master=1", "page=1&limit=100"] {
             let request = event_request(route, Some(&child.user.token), |e| {
-                set_query(e, query);
+                e.query(query);
                 if route == Route::PayoutById {
-                    set_payout_id(e, &child.payout_id.to_string());
+                    e.payout_id(&child.payout_id.to_string());
                 }
             });
             let raw = send(&t, route, request, &secrets).await;
@@ -559,63 +409,42 @@ async fn a_child_reads_neither_its_masters_nor_its_siblings_data() {
         }
     }
     // The aggregate of a child is itself alone; with additional_tokens, 403.
-    let raw = send(
-        &t,
-        Route::Aggregate,
-        req(Route::Aggregate, &child.user.token),
-        &secrets,
-    )
-    .await;
-    let accounts = raw.json()["data"]["accounts"].clone();
-    assert_eq!(accounts.as_array().map(Vec::len), Some(1), "{}", raw.body);
-    assert_eq!(accounts[0]["user_id"], json!(child.user.user_id));
+    let raw = call(&t, Route::Aggregate, &child.user.token, &secrets).await;
+    let accounts = raw.body["data"]["accounts"].clone();
+    assert_eq!(accounts.as_array().map(Vec::len), Some(1), "{}", raw.text);
+    assert_eq!(accounts[0]["user_id"], json!(child.user.id));
     for body in [
         json!({"additional_tokens": [master.user.token, sibling.user.token]}),
         json!({"additional_tokens": []}),
     ] {
         let request = event_request(Route::Aggregate, Some(&child.user.token), |e| {
-            set_body(e, &body.to_string())
+            e.body(&body.to_string(), false);
         });
         let raw = send(&t, Route::Aggregate, request, &secrets).await;
         assert_eq!(
             (raw.status, raw.message()),
-            (
-                403,
-                json!("Child accounts cannot aggregate other accounts.")
-            )
+            (403, json!(CHILD_CANNOT_AGGREGATE))
         );
     }
     // The master's and the sibling's payouts by id: 404.
     for id in [master.payout_id, sibling.payout_id] {
         let request = event_request(Route::PayoutById, Some(&child.user.token), |e| {
-            set_payout_id(e, &id.to_string())
+            e.payout_id(&id.to_string());
         });
         let raw = send(&t, Route::PayoutById, request, &secrets).await;
-        assert_eq!(raw.status, 404, "{}", raw.body);
+        assert_eq!(raw.status, 404, "{}", raw.text);
     }
     // Linked accounts: the master's identity only, no siblings.
-    let raw = send(
-        &t,
-        Route::LinkedAccounts,
-        req(Route::LinkedAccounts, &child.user.token),
-        &secrets,
-    )
-    .await;
-    let data = raw.json()["data"].clone();
+    let raw = call(&t, Route::LinkedAccounts, &child.user.token, &secrets).await;
+    let data = raw.body["data"].clone();
     assert_eq!(data["role"], "child");
     assert_eq!(data["linked_accounts"], json!([]));
-    assert_eq!(data["master"]["user_id"], json!(master.user.user_id));
+    assert_eq!(data["master"]["user_id"], json!(master.user.id));
     assert!(data["master"].get("wallet_balance").is_none());
     // The master does see both children in its aggregate (the control).
-    let raw = send(
-        &t,
-        Route::Aggregate,
-        req(Route::Aggregate, &master.user.token),
-        &secrets,
-    )
-    .await;
+    let raw = call(&t, Route::Aggregate, &master.user.token, &secrets).await;
     assert_eq!(
-        raw.json()["data"]["accounts"].as_array().map(Vec::len),
+        raw.body["data"]["accounts"].as_array().map(Vec::len),
         Some(3)
     );
 }
@@ -624,7 +453,7 @@ async fn a_child_reads_neither_its_masters_nor_its_siblings_data() {
 async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
     let t = test_ctx().await;
     let mut secrets = Secrets::default();
-    let ann = creator(&t, &mut secrets, "odd").await;
+    let ann = funded(&t, &mut secrets, "odd").await;
     let token = ann.user.token.clone();
     let (token_id, secret) = token.split_once('|').expect("token");
 
@@ -650,7 +479,7 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
         "Bearer １|２".as_bytes().to_vec(),
     ];
     authorizations.push(format!("Bearer\t{token}").into_bytes());
-    for route in ROUTES {
+    for route in Route::ALL {
         for value in &authorizations {
             let mut request = event_request(route, None, |_| {});
             let Ok(value) = HeaderValue::from_bytes(value) else {
@@ -658,7 +487,7 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
             };
             request.headers_mut().insert("authorization", value);
             let raw = send(&t, route, request, &secrets).await;
-            assert_eq!(raw.status, 401, "{route:?}: {}", raw.body);
+            assert_eq!(raw.status, 401, "{route:?}: {}", raw.text);
         }
         // The same valid header twice: refused.
         let mut request = event_request(route, None, |_| {});
@@ -669,7 +498,7 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
             );
         }
         let raw = send(&t, route, request, &secrets).await;
-        assert_eq!(raw.status, 401, "{route:?} twice: {}", raw.body);
+        assert_eq!(raw.status, 401, "{route:?} twice: {}", raw.text);
         // Many odd extra headers are ignored: the request is still answered.
         let mut request = req(route, &token);
         for i in 0..200 {
@@ -683,7 +512,7 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
             HeaderValue::from_str(&"z".repeat(256 * 1024)).expect("header"),
         );
         let raw = send(&t, route, request, &secrets).await;
-        assert_ne!(raw.status, 401, "{route:?}: {}", raw.body);
+        assert_ne!(raw.status, 401, "{route:?}: {}", raw.text);
     }
 
     // Query strings on the paginated routes: 422 with the exact message, or ignored.
@@ -727,16 +556,15 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
         for (queries, expected) in [
             (
                 bad_page.iter().map(String::as_str).collect::<Vec<_>>(),
-                Some("The page must be an integer of at least 1."),
+                Some(BAD_PAGE),
             ),
-            (
-                bad_limit.to_vec(),
-                Some("The limit must be an integer between 1 and 100."),
-            ),
+            (bad_limit.to_vec(), Some(BAD_LIMIT)),
             (ignored.iter().map(String::as_str).collect::<Vec<_>>(), None),
         ] {
             for query in queries {
-                let request = event_request(route, Some(&token), |e| set_query(e, query));
+                let request = event_request(route, Some(&token), |e| {
+                    e.query(query);
+                });
                 let raw = send(&t, route, request, &secrets).await;
                 let shown: String = query.chars().take(60).collect();
                 match expected {
@@ -745,7 +573,7 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
                         (422, json!(message)),
                         "{route:?} {shown}"
                     ),
-                    None => assert_eq!(raw.status, 200, "{route:?} {shown}: {}", raw.body),
+                    None => assert_eq!(raw.status, 200, "{route:?} {shown}: {}", raw.text),
                 }
             }
         }
@@ -761,12 +589,14 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
             "page=%2B1",
             "limit=%F0%9F%92%A9",
         ] {
-            let request = event_request(route, Some(&token), |e| set_query(e, query));
+            let request = event_request(route, Some(&token), |e| {
+                e.query(query);
+            });
             let raw = send(&t, route, request, &secrets).await;
             assert!(
                 raw.status == 200 || raw.status == 422,
                 "{route:?} {query}: {}",
-                raw.body
+                raw.text
             );
         }
     }
@@ -784,18 +614,20 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
         "１".to_owned(),
         "".to_owned(),
     ] {
-        let request = event_request(Route::PayoutById, Some(&token), |e| set_payout_id(e, &id));
+        let request = event_request(Route::PayoutById, Some(&token), |e| {
+            e.payout_id(&id);
+        });
         let raw = send(&t, Route::PayoutById, request, &secrets).await;
         assert!(
             raw.status == 404 || (id.is_empty() && raw.status == 200),
             "{}: {}",
             id.chars().take(30).collect::<String>(),
-            raw.body
+            raw.text
         );
     }
 
     // Idempotency-Key: too long, twice, odd bytes: 422 and nothing moves.
-    let before = buckets(&t, ann.user.user_id).await;
+    let before = buckets(&t, ann.user.id).await;
     let keys: Vec<Vec<Vec<u8>>> = vec![
         vec!["k".repeat(256).into_bytes()],
         vec!["k".repeat(100 * 1024).into_bytes()],
@@ -818,14 +650,11 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
         let raw = send(&t, Route::Cashout, request, &secrets).await;
         assert_eq!(
             (raw.status, raw.message()),
-            (
-                422,
-                json!("The Idempotency-Key header must be 1 to 255 visible ASCII characters.")
-            ),
+            (422, json!(BAD_KEY)),
             "{values:?}"
         );
     }
-    assert_eq!(buckets(&t, ann.user.user_id).await, before);
+    assert_eq!(buckets(&t, ann.user.id).await, before);
 
     // Aggregate bodies: too deep, too big, not UTF-8, odd types: 400/422, never 5xx.
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
@@ -859,12 +688,11 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
     ];
     for (body, base64, expected) in cases {
         let request = event_request(Route::Aggregate, Some(&token), |e| {
-            e["body"] = json!(body);
-            e["isBase64Encoded"] = json!(base64);
+            e.body(&body, base64);
         });
         let raw = send(&t, Route::Aggregate, request, &secrets).await;
         let shown: String = body.chars().take(40).collect();
-        assert!(expected.contains(&raw.status), "{shown}: {}", raw.body);
+        assert!(expected.contains(&raw.status), "{shown}: {}", raw.text);
     }
 }
 
@@ -872,12 +700,12 @@ async fn odd_headers_query_strings_paths_and_bodies_get_4xx_never_5xx() {
 async fn no_secret_token_or_hash_in_any_response() {
     let t = test_ctx().await;
     let mut secrets = Secrets::default();
-    let master = creator(&t, &mut secrets, "s-m").await;
-    let child = creator(&t, &mut secrets, "s-c").await;
-    shared::links::link(&t, master.user.user_id, child.user.user_id)
+    let master = funded(&t, &mut secrets, "s-m").await;
+    let child = funded(&t, &mut secrets, "s-c").await;
+    shared::links::link(&t, master.user.id, child.user.id)
         .await
         .expect("link");
-    let key = api_key(&t, master.user.user_id).await;
+    let key = api_key(&t, master.user.id).await;
     secrets.add(&key);
     let mut statuses: HashMap<u16, usize> = HashMap::new();
     let wrong = format!(
@@ -886,18 +714,18 @@ async fn no_secret_token_or_hash_in_any_response() {
         "x".repeat(40)
     );
     for token in [&master.user.token, &child.user.token, &key, &wrong] {
-        for route in ROUTES {
+        for route in Route::ALL {
             for query in ["", "page=2&limit=1", "page=x"] {
                 let request = event_request(route, Some(token), |e| {
-                    set_query(e, query);
+                    e.query(query);
                     if route == Route::PayoutById {
-                        set_payout_id(e, &master.payout_id.to_string());
+                        e.payout_id(&master.payout_id.to_string());
                     }
                     if route == Route::Aggregate {
-                        set_body(
-                            e,
+                        e.body(
                             &json!({"additional_tokens": [master.user.token, child.user.token]})
                                 .to_string(),
+                            false,
                         );
                     }
                 });

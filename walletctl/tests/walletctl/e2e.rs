@@ -6,461 +6,39 @@
 //! The function binaries live beside `walletctl` (target/debug); the tests
 //! build them once with `cargo build --workspace --bins` (quick when they are
 //! up to date), so they never run stale ones.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
+use crate::env::{bin_dir, build_functions, root, Env, TempFile, USD_DETAILS};
+use crate::local_api::{
+    assert_conforms, assert_dead_soon, envelope_error, free_port, get, process_is_dead, request,
+    try_request, Reply,
+};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const FUNCTIONS: &[&str] = &[
-    "wallet",
-    "affiliate",
-    "cashout",
-    "payouts",
-    "ledger",
-    "payout-admin",
-    "release-holds",
-];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+/// Some line of the log matches.
+#[track_caller]
+fn assert_logged(log: &[String], matches: impl Fn(&str) -> bool) {
+    assert!(log.iter().any(|l| matches(l)), "{log:#?}");
 }
 
-fn walletctl() -> &'static str {
-    env!("CARGO_BIN_EXE_walletctl")
+/// A DynamoDB endpoint where nothing listens.
+const DEAD: &str = "http://127.0.0.1:9";
+
+/// The function binaries built (once per run) and a table of its own.
+fn live_env() -> Env {
+    build_functions();
+    Env::new()
 }
 
-fn bin_dir() -> PathBuf {
-    Path::new(walletctl())
-        .parent()
-        .expect("target dir")
-        .to_path_buf()
-}
-
-/// Builds the function binaries (once per test run) into walletctl's folder.
-fn build_functions() {
-    static BUILD: Once = Once::new();
-    BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        for args in [
-            &["build", "--workspace", "--bins"][..],
-            &["build", "-p", "walletctl", "--example", "probe_function"][..],
-        ] {
-            let mut cmd = Command::new(&cargo);
-            cmd.args(args).current_dir(root());
-            if bin_dir().ends_with("release") {
-                cmd.arg("--release");
-            }
-            let status = cmd.status().expect("run cargo build");
-            assert!(status.success(), "cargo {args:?} failed");
-        }
-    });
-    for name in FUNCTIONS {
-        assert!(
-            bin_dir().join(name).is_file(),
-            "the function binary {name} is missing in {}",
-            bin_dir().display()
-        );
-    }
-}
-
-static TABLES: AtomicUsize = AtomicUsize::new(0);
-
-/// The environment of one test: a table of its own in DynamoDB Local.
-struct Env {
-    table: String,
-    endpoint: String,
-}
-
-impl Env {
-    fn new() -> Self {
-        build_functions();
-        let env = Self::with_endpoint(tests::endpoint());
-        let out = env.ok(&["table", "create"]);
-        assert_eq!(out["created"], true);
-        env
-    }
-
-    /// For tests that don't need DynamoDB Local (the endpoint may be a dead one).
-    fn with_endpoint(endpoint: String) -> Self {
-        assert!(endpoint.starts_with("http://127.0.0.1:"));
-        build_functions();
-        let table = format!(
-            "e2e{}-{}",
-            std::process::id(),
-            TABLES.fetch_add(1, Ordering::SeqCst)
-        );
-        Self { table, endpoint }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(walletctl());
-        cmd.args(args)
-            .current_dir(root())
-            .env("TABLE_NAME", &self.table)
-            .env("AWS_ENDPOINT_URL_DYNAMODB", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("RUST_LOG", "info")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_PROFILE")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run walletctl")
-    }
-
-    /// A command that must succeed: its stdout as JSON.
-    fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "walletctl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("stdout is JSON")
-    }
-
-    /// A creator with USD payout details: (user id, session token).
-    fn creator(&self, email: &str) -> (i64, String) {
-        let out = self.ok(&[
-            "user",
-            "create",
-            "--email",
-            email,
-            "--display-name",
-            "Ann Lee",
-            "--currency",
-            "USD",
-            "--payout-details",
-            r#"{"account_number":"000123456789","routing_number":"110000000"}"#,
-        ]);
-        (
-            out["user_id"].as_i64().expect("user_id"),
-            out["token"].as_str().expect("token").to_owned(),
-        )
-    }
-
-    fn events(&self, events: &Value) {
-        let file = TempFile::new("events.json", &events.to_string());
-        let out = self.ok(&["event", file.path_str()]);
-        for result in out.as_array().expect("results") {
-            assert_eq!(result["status"], "applied", "{result}");
-        }
-    }
-
-    fn serve(&self, extra: &[&str]) -> Serve {
-        let mut args = vec!["serve"];
-        args.extend_from_slice(extra);
-        if !extra.contains(&"--port") {
-            args.extend_from_slice(&["--port", "0"]);
-        }
-        Serve::start(self.command(&args))
-    }
-}
-
-/// A file in a folder of its own, removed on drop.
-struct TempFile {
-    dir: PathBuf,
-    path: PathBuf,
-}
-
-impl TempFile {
-    fn new(name: &str, content: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "walletctl-e2e-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join(name);
-        std::fs::write(&path, content).expect("write temp file");
-        Self { dir, path }
-    }
-
-    fn path_str(&self) -> &str {
-        self.path.to_str().expect("utf-8 path")
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A running `walletctl serve`; killed (with its functions) on drop.
-struct Serve {
-    child: Child,
-    url: String,
-    stderr: Arc<Mutex<Vec<String>>>,
-}
-
-impl Serve {
-    fn start(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start walletctl serve");
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let pipe = child.stderr.take().expect("stderr");
-        let lines = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let mut serve = Self {
-            child,
-            url: String::new(),
-            stderr,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let url = serve.log().iter().find_map(|l| {
-                l.strip_prefix("walletctl serve: ")
-                    .and_then(|rest| rest.split(" on ").nth(1))
-                    .and_then(|rest| rest.split_whitespace().next())
-                    .map(str::to_owned)
-            });
-            let ready = serve.log().iter().any(|l| l.contains("ready"));
-            if let (Some(url), true) = (url, ready) {
-                serve.url = url;
-                break;
-            }
-            if let Ok(Some(status)) = serve.child.try_wait() {
-                panic!("walletctl serve exited ({status}): {:#?}", serve.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "walletctl serve not ready: {:#?}",
-                serve.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(serve.url.starts_with("http://127.0.0.1:"), "{}", serve.url);
-        serve
-    }
-
-    fn log(&self) -> Vec<String> {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// The pids of the function processes it started (from its log).
-    fn function_pids(&self) -> Vec<u32> {
-        self.log()
-            .iter()
-            .filter_map(|l| {
-                l.split(" started process ")
-                    .nth(1)
-                    .and_then(|rest| rest.split_whitespace().next())
-                    .and_then(|pid| pid.parse().ok())
-            })
-            .collect()
-    }
-
-    fn signal(&self, signal: libc::c_int) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
-        // SAFETY: kill(2) on the pid of our own child process.
-        let rc = unsafe { libc::kill(pid, signal) };
-        assert_eq!(rc, 0, "kill({pid}, {signal})");
-    }
-
-    /// Stops it like Ctrl-C does; its exit status and stdout.
-    fn interrupt(mut self) -> (ExitStatus, String) {
-        self.signal(libc::SIGINT);
-        let status = wait_timeout(&mut self.child, Duration::from_secs(15))
-            .expect("walletctl serve stops on SIGINT");
-        let mut stdout = String::new();
-        if let Some(mut pipe) = self.child.stdout.take() {
-            pipe.read_to_string(&mut stdout).expect("stdout");
-        }
-        (status, stdout)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn wait_timeout(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
-
-/// Gone, or a zombie waiting for a reaper that is not us.
-fn process_is_dead(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
-    }
-}
-
-fn assert_dead_soon(pids: &[u32]) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    for pid in pids {
-        while !process_is_dead(*pid) {
-            assert!(
-                Instant::now() < deadline,
-                "function process {pid} still runs"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-struct Reply {
-    status: u16,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-/// One HTTP request to the local API (127.0.0.1 only). Every answer of a route
-/// of openapi.yaml is checked against it ([`assert_conforms`]).
-async fn request(method: &str, url: &str, token: Option<&str>, body: &str) -> Reply {
-    let reply = tokio::time::timeout(
-        Duration::from_secs(30),
-        try_request(method, url, token, body),
-    )
-    .await
-    .expect("the local API answers within 30 s")
-    .expect("HTTP request");
-    assert_conforms(method, url, &reply);
-    reply
-}
-
-/// openapi.yaml as JSON, read once.
-fn openapi() -> &'static Value {
-    static SPEC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    SPEC.get_or_init(|| {
-        let text = std::fs::read_to_string(root().join("openapi.yaml")).expect("openapi.yaml");
-        serde_norway::from_str(&text).expect("openapi.yaml is YAML")
-    })
-}
-
-static CONFORMANCE_CHECKS: AtomicUsize = AtomicUsize::new(0);
-
-/// Checks a reply of a route of openapi.yaml against it: the status is documented,
-/// the content type is the documented one, every required header is there and
-/// matches its schema, and the body validates against the response's schema
-/// (JSON Schema 2020-12, `#/components/...` references resolved in the document).
-/// Other paths (the documentation, unknown routes) are not checked here.
-fn assert_conforms(method: &str, url: &str, reply: &Reply) {
-    let spec = openapi();
-    let path = url
-        .strip_prefix("http://")
-        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
-        .unwrap_or("/");
-    let path = path.split('?').next().unwrap_or(path);
-    let template = match path.strip_prefix("/api/wallet/payouts/") {
-        Some(id) if !id.is_empty() && !id.contains('/') => "/api/wallet/payouts/{id}",
-        _ => path,
-    };
-    let Some(operation) = spec["paths"]
-        .get(template)
-        .and_then(|item| item.get(method.to_ascii_lowercase()))
-    else {
-        return;
-    };
-    let what = format!("{method} {path} -> {}", reply.status);
-    let response = operation["responses"]
-        .get(reply.status.to_string())
-        .unwrap_or_else(|| panic!("{what}: the status is not in openapi.yaml"));
-    let response = resolve_ref(spec, response);
-    for (name, header) in response["headers"].as_object().into_iter().flatten() {
-        let header = resolve_ref(spec, header);
-        match reply.header(name) {
-            Some(value) => validate(
-                spec,
-                &header["schema"],
-                &json!(value),
-                &format!("{what}: header {name}"),
-            ),
-            None => assert!(
-                header["required"] != json!(true),
-                "{what}: the header {name} is missing"
-            ),
-        }
-    }
-    let content = response["content"].as_object().expect("content");
-    let (media, body) = content.iter().next().expect("one media type");
-    assert_eq!(reply.header("content-type"), Some(media.as_str()), "{what}");
-    let instance: Value =
-        serde_json::from_slice(&reply.body).unwrap_or_else(|e| panic!("{what}: not JSON ({e})"));
-    validate(spec, &body["schema"], &instance, &what);
-    CONFORMANCE_CHECKS.fetch_add(1, Ordering::SeqCst);
-}
-
-fn resolve_ref<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(r) => spec
-            .pointer(r.trim_start_matches('#'))
-            .unwrap_or_else(|| panic!("openapi.yaml: no {r}")),
-        None => value,
-    }
-}
-
-fn validate(spec: &Value, schema: &Value, instance: &Value, what: &str) {
-    let mut schema = schema.clone();
-    if let Some(object) = schema.as_object_mut() {
-        object.insert("components".to_owned(), spec["components"].clone());
-    }
-    let validator = jsonschema::draft202012::new(&schema)
-        .unwrap_or_else(|e| panic!("{what}: the schema does not compile: {e}"));
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what}: the response does not conform to openapi.yaml: {errors:#?}\n{instance}"
-    );
+/// The function binaries built, DynamoDB at `endpoint` (a dead or a hanging one).
+fn env_at(endpoint: &str) -> Env {
+    build_functions();
+    Env::with_endpoint(endpoint.to_owned())
 }
 
 #[test]
@@ -501,54 +79,10 @@ fn the_conformance_check_refuses_what_openapi_yaml_does_not_allow() {
     // Not a route of openapi.yaml: not checked here.
     assert_conforms("GET", "http://127.0.0.1:1/nope", &reply(418, "x"));
 }
-
-async fn try_request(
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: &str,
-) -> Result<Reply, String> {
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut builder = http::Request::builder().method(method).uri(url);
-    if let Some(token) = token {
-        builder = builder.header("authorization", format!("Bearer {token}"));
-    }
-    let req = builder
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .map_err(|e| e.to_string())?;
-    let response = client.request(req).await.map_err(|e| e.to_string())?;
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.map_err(|e| e.to_string())?;
-    Ok(Reply {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: body.to_bytes().to_vec(),
-    })
-}
-
-async fn get(serve: &Serve, path: &str, token: Option<&str>) -> Reply {
-    request("GET", &format!("{}{path}", serve.url), token, "").await
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn envelope_error(reply: &Reply) -> String {
-    let body = reply.json();
-    assert_eq!(body["success"], false, "{body}");
-    assert_eq!(body["data"], Value::Null, "{body}");
-    body["errors_message"].as_str().expect("message").to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_answers_the_public_routes_like_api_gateway() {
-    let env = Env::new();
-    let (user_id, token) = env.creator("serve@example.com");
+    let env = live_env();
+    let (user_id, token) = env.user("serve@example.com", "USD", Some(USD_DETAILS));
     let api_key = env.ok(&[
         "token",
         "create",
@@ -692,19 +226,11 @@ async fn serve_answers_the_public_routes_like_api_gateway() {
 
     // Every request is logged; every function process is stopped with serve.
     let log = serve.log();
-    assert!(
-        log.iter()
-            .any(|l| l.starts_with("GET /api/wallet 200 ") && l.ends_with(" ms")),
-        "{log:#?}"
-    );
-    assert!(
-        log.iter().any(|l| l.starts_with("GET /api/nope 404 ")),
-        "{log:#?}"
-    );
-    assert!(
-        log.iter().any(|l| l.contains("[wallet] cold start: init")),
-        "{log:#?}"
-    );
+    assert_logged(&log, |l| {
+        l.starts_with("GET /api/wallet 200 ") && l.ends_with(" ms")
+    });
+    assert_logged(&log, |l| l.starts_with("GET /api/nope 404 "));
+    assert_logged(&log, |l| l.contains("[wallet] cold start: init"));
     for name in ["wallet", "affiliate", "cashout", "payouts"] {
         let started = log
             .iter()
@@ -723,7 +249,7 @@ async fn serve_answers_the_public_routes_like_api_gateway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docs_are_served_from_openapi_yaml_beside_the_template() {
-    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let env = env_at(DEAD);
     let template = std::fs::read_to_string(root().join("template.yaml")).expect("template");
     let dir = TempFile::new("template.yaml", &template);
     let bin_dir = bin_dir();
@@ -765,7 +291,7 @@ async fn docs_are_served_from_openapi_yaml_beside_the_template() {
 /// fetched from elsewhere), every route and every documented status listed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documentation_page_lists_every_route_of_openapi_yaml() {
-    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let env = env_at(DEAD);
     let serve = env.serve(&[]);
     let reply = get(&serve, "/api/documentation", None).await;
     assert_eq!(reply.status, 200);
@@ -813,7 +339,7 @@ async fn documentation_page_lists_every_route_of_openapi_yaml() {
 
 #[test]
 fn invoke_prints_the_function_response() {
-    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let env = env_at(DEAD);
     for name in ["wallet", "WalletFunction"] {
         let started = Instant::now();
         let out = env.run(&["invoke", name, "--event", "events/wallet_no_token.json"]);
@@ -841,8 +367,8 @@ fn invoke_prints_the_function_response() {
 
 #[test]
 fn invoke_runs_the_ledger_on_a_batch() {
-    let env = Env::new();
-    let (user_id, token) = env.creator("ledger@example.com");
+    let env = live_env();
+    let (user_id, token) = env.user("ledger@example.com", "USD", Some(USD_DETAILS));
     let mut batch: Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("events/ledger_batch.json")).expect("sample"),
     )
@@ -895,8 +421,8 @@ fn invoke_runs_the_ledger_on_a_batch() {
 
 #[test]
 fn invoke_runs_release_holds_on_a_scheduled_event() {
-    let env = Env::new();
-    let (user_id, _) = env.creator("holds@example.com");
+    let env = live_env();
+    let (user_id, _) = env.user("holds@example.com", "USD", Some(USD_DETAILS));
     // A held earning whose time has come: a lot that the next run releases.
     env.events(
         &json!({"kind": "product_earning", "event_id": "e2e_held_1", "user_id": user_id,
@@ -933,7 +459,7 @@ fn invoke_runs_release_holds_on_a_scheduled_event() {
 
 #[test]
 fn invoke_refuses_unknown_functions_and_bad_events_and_reports_crashes() {
-    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let env = env_at(DEAD);
     let out = env.run(&["invoke", "nope", "--event", "events/wallet_ok.json"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -990,7 +516,7 @@ fn black_hole() -> (String, std::thread::JoinHandle<()>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_past_its_timeout_is_stopped_and_restarted() {
     let (endpoint, _hole) = black_hole();
-    let env = Env::with_endpoint(endpoint);
+    let env = env_at(&endpoint);
     let template = std::fs::read_to_string(root().join("template.yaml")).expect("template");
     assert!(template.contains("\n    Timeout: 10\n"), "Globals Timeout");
     let short = TempFile::new(
@@ -1075,7 +601,7 @@ async fn a_function_past_its_timeout_is_stopped_and_restarted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn function_processes_die_with_a_killed_serve() {
-    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let env = env_at(DEAD);
     let serve = env.serve(&[]);
     let reply = get(&serve, "/api/wallet", None).await;
     assert_eq!(reply.status, 401);
@@ -1096,7 +622,7 @@ async fn function_processes_die_with_a_killed_serve() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_stops_promptly_with_an_invocation_in_flight() {
     let (endpoint, _hole) = black_hole();
-    let env = Env::with_endpoint(endpoint);
+    let env = env_at(&endpoint);
     let serve = env.serve(&[]);
     let url = format!("{}/api/wallet", serve.url);
     let token = format!("1|{}", "a".repeat(40));
@@ -1191,7 +717,7 @@ fn examples_dir() -> PathBuf {
 
 #[test]
 fn invoke_reports_errors_posted_by_the_runtime() {
-    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let env = env_at(DEAD);
     let template = TempFile::new("template.yaml", PROBE_TEMPLATE);
     let examples = examples_dir();
     let examples = examples.to_str().expect("utf-8");
@@ -1239,7 +765,7 @@ fn invoke_reports_errors_posted_by_the_runtime() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_runtime_api_speaks_lambdas_protocol() {
-    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let env = env_at(DEAD);
     let template = TempFile::new("template.yaml", PROBE_TEMPLATE);
     let examples = examples_dir();
     let serve = env.serve(&[
@@ -1387,19 +913,9 @@ async fn the_runtime_api_speaks_lambdas_protocol() {
     assert_eq!(reply.body, br#"{"message":"Internal Server Error"}"#);
 
     let log = serve.log();
-    assert!(
-        log.iter()
-            .any(|l| l.contains("the probe failed on purpose")),
-        "{log:#?}"
-    );
-    assert!(
-        log.iter().any(|l| l.contains("Runtime.ExitError")),
-        "{log:#?}"
-    );
-    assert!(
-        log.iter().any(|l| l.contains("Probe.InitFailed")),
-        "{log:#?}"
-    );
+    assert_logged(&log, |l| l.contains("the probe failed on purpose"));
+    assert_logged(&log, |l| l.contains("Runtime.ExitError"));
+    assert_logged(&log, |l| l.contains("Probe.InitFailed"));
     let pids = serve.function_pids();
     let (status, _) = serve.interrupt();
     assert!(status.success());
@@ -1410,7 +926,7 @@ async fn the_runtime_api_speaks_lambdas_protocol() {
 /// its function (callers queue for it), none is lost. A bounded load on 127.0.0.1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_keeps_one_warm_process_per_function_under_load() {
-    let env = Env::with_endpoint("http://127.0.0.1:9".to_owned());
+    let env = env_at(DEAD);
     let serve = env.serve(&[]);
     let started = Instant::now();
     let mut clients = Vec::new();

@@ -8,10 +8,9 @@
 //! Every rejected request is checked against a snapshot of the whole table:
 //! "a rejected request changes nothing" is asserted, not assumed.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use lambda_http::http::{HeaderValue, Method};
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::{json, Value};
 use shared::currency::Currency;
 use shared::db::ids::DEFAULT_BLOCK_SIZE;
@@ -25,164 +24,59 @@ use shared::payouts::list_payouts;
 use shared::time::{format_created_at, now_epoch};
 use shared::Ctx;
 use std::sync::Arc;
-use tests::*;
+use tests::dynamo::{
+    assert_same_table, delete_raw, get_raw, item_key, put_raw, table_items, test_ctx,
+    test_ctx_with, TestCtx,
+};
+use tests::events::Event;
+use tests::fixtures::{
+    api_key, creator, eur_details, gbp_details, payable_creator, usd_details, Profile,
+};
+use tests::http::{
+    assert_created, assert_refused, cashout_request, load_event, ok, Reply, Req, Route, BAD_KEY,
+    CREATED, FORBIDDEN, UNAUTHENTICATED,
+};
+use tests::invariants::{account, buckets, check, entries, payouts_of};
 use tokio::sync::Barrier;
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-const CREATED: &str = "Cashout created successfully";
 const NO_FUNDS: &str = "No available funds";
 const NO_DETAILS: &str = "Payout details are missing.";
-const UNAUTHENTICATED: &str = "Unauthenticated.";
-const FORBIDDEN: &str = "Forbidden";
-const BAD_KEY: &str = "The Idempotency-Key header must be 1 to 255 visible ASCII characters.";
 const IN_FLIGHT: &str = "A request with this Idempotency-Key is still in progress.";
 const SERVER_ERROR: &str = "Server Error";
 /// The key written in `events/cashout_idempotency_key.json`.
 const FILE_KEY: &str = "cashout-2026-04-20-0001";
 
 fn created() -> Value {
-    json!({"success": true, "errors_message": null, "data": CREATED})
+    ok(json!(CREATED))
 }
 
-/// A cashout request from `events/cashout_ok.json` with `token`.
-fn cashout_request(token: &str) -> Request {
-    with_auth(request("cashout_ok"), Some(&bearer(token)))
-}
-
-/// A cashout request from `events/cashout_idempotency_key.json` with `token`
-/// and the key replaced by `key`.
-fn keyed_request(token: &str, key: &str) -> Request {
-    let mut req = with_auth(request("cashout_idempotency_key"), Some(&bearer(token)));
-    req.headers_mut().insert(
-        idempotency::HEADER,
-        HeaderValue::from_str(key).expect("key is a header value"),
-    );
-    req
-}
-
-fn request_for(token: &str, key: Option<&str>) -> Request {
-    match key {
-        Some(key) => keyed_request(token, key),
-        None => cashout_request(token),
+/// Cashouts of `token`, with each of `keys` (or none), are refused with
+/// (status, message), and the table is as it was.
+async fn assert_cashouts_refused(
+    t: &TestCtx,
+    token: &str,
+    keys: &[Option<&str>],
+    (status, message): (u16, &str),
+    what: &str,
+) {
+    let before = table_items(t).await;
+    for key in keys {
+        assert_refused(&t.cashout(token, *key).await, status, message);
     }
-}
-
-/// A handler response, taken apart.
-#[derive(Debug, Clone)]
-struct Reply {
-    status: u16,
-    body: Value,
-    /// The body text exactly as sent.
-    text: String,
-    location: Option<String>,
-    replayed: Option<String>,
-}
-
-fn header(resp: &Response<Body>, name: &str) -> Option<String> {
-    let mut values = resp.headers().get_all(name).iter();
-    let first = values
-        .next()
-        .map(|v| v.to_str().expect("ASCII header").to_owned());
-    assert!(values.next().is_none(), "header {name} sent twice");
-    first
-}
-
-fn reply(resp: Response<Body>) -> Reply {
-    let location = header(&resp, "location");
-    let replayed = header(&resp, "idempotent-replayed");
-    let text = match resp.body() {
-        Body::Text(t) => t.clone(),
-        other => panic!("expected a text body, got {other:?}"),
-    };
-    let (status, body) = status_and_json(resp);
-    Reply {
-        status,
-        body,
-        text,
-        location,
-        replayed,
-    }
-}
-
-async fn post(ctx: &Ctx, req: Request) -> Reply {
-    reply(cashout::handle(ctx, req).await)
-}
-
-async fn post_cashout(ctx: &Ctx, token: &str, key: Option<&str>) -> Reply {
-    post(ctx, request_for(token, key)).await
-}
-
-/// The payout id of a `Location: /api/wallet/payouts/<id>` header.
-fn location_id(r: &Reply) -> i64 {
-    let location = r
-        .location
-        .as_deref()
-        .unwrap_or_else(|| panic!("no Location: {r:?}"));
-    let id = location
-        .strip_prefix("/api/wallet/payouts/")
-        .unwrap_or_else(|| panic!("unexpected Location {location}"));
-    assert!(
-        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0'),
-        "Location id must be a plain positive integer: {location}"
-    );
-    id.parse().expect("payout id")
-}
-
-/// A first (not replayed) successful cashout: exact envelope, Location, no replay marker.
-#[track_caller]
-fn assert_created(r: &Reply) -> i64 {
-    assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.body, created(), "{r:?}");
-    assert_eq!(r.replayed, None, "a first response is not a replay: {r:?}");
-    location_id(r)
-}
-
-/// A refusal: exact status and envelope, no Location, no replay marker.
-#[track_caller]
-fn assert_refused(r: &Reply, status: u16, message: &str) {
-    assert_eq!((r.status, &r.body), (status, &error(message)), "{r:?}");
-    assert_eq!(r.location, None, "{r:?}");
-    assert_eq!(r.replayed, None, "{r:?}");
-}
-
-/// A USD creator with payout details.
-async fn creator(t: &TestCtx) -> TestUser {
-    new_user_with(t, Currency::Usd, Some(&usd_details())).await
-}
-
-/// Applies a product earning available at once.
-async fn earn(ctx: &Ctx, user_id: i64, event_id: &str, amount: i64) {
-    let r = apply(
-        ctx,
-        json!({"kind": "product_earning", "event_id": event_id, "user_id": user_id,
-               "amount": amount, "title": "Sale", "hold_seconds": 0}),
-    )
-    .await;
-    assert_eq!(r.status, EventStatus::Applied, "{event_id}: {r:?}");
-}
-
-async fn applied(ctx: &Ctx, event: Value) {
-    let r = apply(ctx, event.clone()).await;
-    assert_eq!(r.status, EventStatus::Applied, "{event} -> {r:?}");
+    assert_same_table(&before, &table_items(t).await, what);
 }
 
 async fn idempotency_record(ctx: &Ctx, user_id: i64, key: &str) -> Option<Item> {
-    ctx.db
-        .get_item()
-        .table_name(ctx.table())
-        .key(
-            keys::PK,
-            AttributeValue::S(keys::idempotency_pk(user_id, key)),
-        )
-        .key(keys::SK, AttributeValue::S(keys::IDEMPOTENCY_SK.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("get idempotency record")
-        .item
+    get_raw(
+        ctx,
+        keys::idempotency_pk(user_id, key),
+        keys::IDEMPOTENCY_SK,
+    )
+    .await
 }
 
 /// Takes ids until the current block has at least `needed` left, so the next
@@ -203,12 +97,12 @@ async fn concurrent_cashouts(t: &TestCtx, token: &str, keys: Vec<Option<String>>
     let tasks: Vec<_> = keys
         .into_iter()
         .map(|key| {
-            let ctx = t.ctx.clone();
-            let req = request_for(token, key.as_deref());
+            let ctx = t.clone();
+            let req = cashout_request(token, key.as_deref());
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
-                post(&ctx, req).await
+                ctx.send(Route::Cashout, req).await
             })
         })
         .collect();
@@ -236,12 +130,12 @@ fn cashout_sample_events_are_posts_to_the_cashout_route() {
         let raw = load_event(name);
         assert_eq!(raw["routeKey"], "POST /api/wallet/cashout", "{name}");
         assert_eq!(raw["rawPath"], "/api/wallet/cashout", "{name}");
-        let req = request(name);
+        let req = Req::sample(name).build();
         assert_eq!(req.method(), Method::POST, "{name}");
         assert_eq!(req.uri().path(), "/api/wallet/cashout", "{name}");
     }
     assert_eq!(
-        request("cashout_idempotency_key").headers()[idempotency::HEADER],
+        Req::sample("cashout_idempotency_key").build().headers()[idempotency::HEADER],
         FILE_KEY
     );
 }
@@ -252,20 +146,17 @@ fn cashout_sample_events_are_posts_to_the_cashout_route() {
 
 #[tokio::test]
 async fn cashout_moves_the_whole_available_balance_into_pending() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "sale-1", 1250).await;
-    earn(&t, u.user_id, "sale-2", 750).await;
-    applied(
-        &t,
-        json!({"kind": "product_earning", "event_id": "held-1", "user_id": u.user_id,
-               "amount": 300, "hold_seconds": 3600}),
-    )
-    .await;
-    assert_eq!(buckets(&t, u.user_id).await, (2000, 300, 0));
+    let (t, u) = payable_creator(0).await;
+    t.earn(u.id, "sale-1", 1250).await;
+    t.earn(u.id, "sale-2", 750).await;
+    t.applied(Event::product_earning(u.id, "held-1", 300).hold_seconds(3600))
+        .await;
+    assert_eq!(buckets(&t, u.id).await, (2000, 300, 0));
 
     let before = now_epoch();
-    let r = post(&t, cashout_request(&u.token)).await;
+    let r = t
+        .send(Route::Cashout, cashout_request(&u.token, None))
+        .await;
     let after = now_epoch();
     let payout_id = assert_created(&r);
     // The exact bytes of the body, too.
@@ -273,10 +164,13 @@ async fn cashout_moves_the_whole_available_balance_into_pending() {
         r.text,
         r#"{"success":true,"errors_message":null,"data":"Cashout created successfully"}"#
     );
-    assert_eq!(r.location, Some(format!("/api/wallet/payouts/{payout_id}")));
+    assert_eq!(
+        r.location(),
+        Some(format!("/api/wallet/payouts/{payout_id}"))
+    );
 
-    assert_eq!(buckets(&t, u.user_id).await, (0, 300, 2000));
-    let payouts = payouts_of(&t, u.user_id).await;
+    assert_eq!(buckets(&t, u.id).await, (0, 300, 2000));
+    let payouts = payouts_of(&t, u.id).await;
     assert_eq!(payouts.len(), 1);
     let p = &payouts[0];
     assert_eq!(p.payout_id, payout_id);
@@ -293,10 +187,10 @@ async fn cashout_moves_the_whole_available_balance_into_pending() {
             .map(|d| serde_json::from_str::<Value>(d).unwrap()),
         Some(usd_details())
     );
-    check(&t, u.user_id).await;
+    check(&t, u.id).await;
 
     // The ledger: one public `pending` entry (a transfer) for the payout.
-    let pending: Vec<_> = entries(&t, u.user_id)
+    let pending: Vec<_> = entries(&t, u.id)
         .await
         .into_iter()
         .filter(|e| e.entry_type == EntryType::Pending)
@@ -307,10 +201,7 @@ async fn cashout_moves_the_whole_available_balance_into_pending() {
     assert!((before..=after).contains(&e.created_at));
 
     // GET /api/wallet shows it, newest first, as a transfer.
-    let (status, body) = status_and_json(
-        wallet::handle(&t, with_auth(request("wallet_ok"), Some(&bearer(&u.token)))).await,
-    );
-    assert_eq!(status, 200, "{body}");
+    let body = t.wallet(&u.token, "").await.body_of_200();
     let data = &body["data"];
     assert_eq!(
         (
@@ -339,49 +230,37 @@ async fn cashout_moves_the_whole_available_balance_into_pending() {
     );
 
     // Nothing left: the next cashout is refused.
-    assert_refused(&post_cashout(&t, &u.token, None).await, 422, NO_FUNDS);
-    check(&t, u.user_id).await;
+    assert_refused(&t.cashout(&u.token, None).await, 422, NO_FUNDS);
+    check(&t, u.id).await;
 }
 
 #[tokio::test]
 async fn cashout_ignores_a_request_body() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 4321).await;
-    let req = with_auth(request("cashout_with_body"), Some(&bearer(&u.token)));
-    let r = post(&t, req).await;
+    let (t, u) = payable_creator(4321).await;
+    let req = Req::sample("cashout_with_body").token(&u.token).build();
+    let r = t.send(Route::Cashout, req).await;
     assert_created(&r);
     // The body asked for 1 cent; the whole balance was cashed out.
-    assert_eq!(buckets(&t, u.user_id).await, (0, 0, 4321));
-    assert_eq!(payouts_of(&t, u.user_id).await[0].amount, 4321);
-    check(&t, u.user_id).await;
+    assert_eq!(buckets(&t, u.id).await, (0, 0, 4321));
+    assert_eq!(payouts_of(&t, u.id).await[0].amount, 4321);
+    check(&t, u.id).await;
 }
 
 #[tokio::test]
 async fn cashouts_in_eur_and_gbp_use_their_own_details() {
     let t = test_ctx().await;
-    let eur = new_user_with(
-        &t,
-        Currency::Eur,
-        Some(&json!({"iban": "DE89370400440532013000", "bic_swift": "COBADEFFXXX"})),
-    )
-    .await;
-    let gbp = new_user_with(
-        &t,
-        Currency::Gbp,
-        Some(&json!({"account_number": "31926819", "sort_code": "60-16-13"})),
-    )
-    .await;
-    earn(&t, eur.user_id, "e", 999).await;
-    earn(&t, gbp.user_id, "g", 1).await;
-    assert_created(&post_cashout(&t, &eur.token, None).await);
-    assert_created(&post_cashout(&t, &gbp.token, None).await);
-    let pe = &payouts_of(&t, eur.user_id).await[0];
-    let pg = &payouts_of(&t, gbp.user_id).await[0];
+    let eur = creator(&t, Profile::new(Currency::Eur).details(eur_details())).await;
+    let gbp = creator(&t, Profile::new(Currency::Gbp).details(gbp_details())).await;
+    t.earn(eur.id, "e", 999).await;
+    t.earn(gbp.id, "g", 1).await;
+    assert_created(&t.cashout(&eur.token, None).await);
+    assert_created(&t.cashout(&gbp.token, None).await);
+    let pe = &payouts_of(&t, eur.id).await[0];
+    let pg = &payouts_of(&t, gbp.id).await[0];
     assert_eq!((pe.amount, pe.currency), (999, Currency::Eur));
     assert_eq!((pg.amount, pg.currency), (1, Currency::Gbp));
-    check(&t, eur.user_id).await;
-    check(&t, gbp.user_id).await;
+    check(&t, eur.id).await;
+    check(&t, gbp.id).await;
 }
 
 // ---------------------------------------------------------------------------
@@ -390,178 +269,137 @@ async fn cashouts_in_eur_and_gbp_use_their_own_details() {
 
 #[tokio::test]
 async fn unauthenticated_cashouts_are_401_and_change_nothing() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 1000).await;
+    let (t, u) = payable_creator(1000).await;
     let before = table_items(&t).await;
 
     let (token_id, _) = u.token.split_once('|').expect("sanctum token");
     let cases: Vec<(&str, Request)> = vec![
-        ("no token", request("cashout_no_token")),
-        ("malformed token", request("cashout_malformed_token")),
+        ("no token", Req::sample("cashout_no_token").build()),
+        (
+            "malformed token",
+            Req::sample("cashout_malformed_token").build(),
+        ),
         (
             "wrong secret",
-            cashout_request(&format!("{token_id}|not-the-secret")),
+            cashout_request(&format!("{token_id}|not-the-secret"), None),
         ),
-        ("unknown token id", cashout_request("999999999|secret")),
+        (
+            "unknown token id",
+            cashout_request("999999999|secret", None),
+        ),
         (
             "basic scheme",
-            with_auth(request("cashout_ok"), Some(&format!("Basic {}", u.token))),
+            Req::sample("cashout_ok")
+                .authorization(Some(&format!("Basic {}", u.token)))
+                .build(),
         ),
         // Authentication comes before the key check.
         ("no token, bad key", {
-            let mut r = request("cashout_bad_idempotency_key");
+            let mut r = Req::sample("cashout_bad_idempotency_key").build();
             r.headers_mut().remove("authorization");
             r
         }),
     ];
     for (what, req) in cases {
-        let r = post(&t, req).await;
+        let r = t.send(Route::Cashout, req).await;
         assert_refused(&r, 401, UNAUTHENTICATED);
         assert_same_table(&before, &table_items(&t).await, what);
     }
     // The bearer scheme word is case-insensitive.
-    let req = with_auth(request("cashout_ok"), Some(&format!("bEaReR {}", u.token)));
-    assert_created(&post(&t, req).await);
+    let req = Req::sample("cashout_ok")
+        .authorization(Some(&format!("bEaReR {}", u.token)))
+        .build();
+    assert_created(&t.send(Route::Cashout, req).await);
 }
 
 #[tokio::test]
 async fn api_keys_get_403_and_change_nothing() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 1000).await;
-    let key = api_key(&t, u.user_id).await;
+    let (t, u) = payable_creator(1000).await;
+    let key = api_key(&t, u.id).await;
     let before = table_items(&t).await;
     for (what, req) in [
-        ("no idempotency key", cashout_request(&key)),
-        ("an idempotency key", keyed_request(&key, "k-1")),
+        ("no idempotency key", cashout_request(&key, None)),
+        ("an idempotency key", cashout_request(&key, Some("k-1"))),
         (
             "a bad idempotency key",
-            with_auth(request("cashout_bad_idempotency_key"), Some(&bearer(&key))),
+            Req::sample("cashout_bad_idempotency_key")
+                .token(&key)
+                .build(),
         ),
     ] {
-        assert_refused(&post(&t, req).await, 403, FORBIDDEN);
+        assert_refused(&t.send(Route::Cashout, req).await, 403, FORBIDDEN);
         assert_same_table(&before, &table_items(&t).await, what);
     }
-    assert_eq!(idempotency_record(&t, u.user_id, "k-1").await, None);
-    assert_eq!(buckets(&t, u.user_id).await, (1000, 0, 0));
+    assert_eq!(idempotency_record(&t, u.id, "k-1").await, None);
+    assert_eq!(buckets(&t, u.id).await, (1000, 0, 0));
 }
 
 #[tokio::test]
 async fn cashout_without_positive_available_is_no_available_funds() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
+    let (t, u) = payable_creator(0).await;
+    let no_funds = (422, NO_FUNDS);
 
     // Nothing at all.
-    let before = table_items(&t).await;
-    assert_refused(&post_cashout(&t, &u.token, None).await, 422, NO_FUNDS);
-    assert_same_table(&before, &table_items(&t).await, "an empty wallet");
+    assert_cashouts_refused(&t, &u.token, &[None], no_funds, "an empty wallet").await;
 
     // Only held money.
-    applied(
-        &t,
-        json!({"kind": "product_earning", "event_id": "held", "user_id": u.user_id,
-               "amount": 500, "hold_seconds": 3600}),
-    )
-    .await;
-    let before = table_items(&t).await;
-    assert_refused(&post_cashout(&t, &u.token, None).await, 422, NO_FUNDS);
-    assert_refused(
-        &post_cashout(&t, &u.token, Some("k-held")).await,
-        422,
-        NO_FUNDS,
-    );
-    assert_same_table(&before, &table_items(&t).await, "held money only");
+    t.applied(Event::product_earning(u.id, "held", 500).hold_seconds(3600))
+        .await;
+    let keys = [None, Some("k-held")];
+    assert_cashouts_refused(&t, &u.token, &keys, no_funds, "held money only").await;
 
     // A debt: available below zero.
-    earn(&t, u.user_id, "s", 100).await;
-    applied(
-        &t,
-        json!({"kind": "fee", "event_id": "fee", "user_id": u.user_id, "amount": 250}),
-    )
-    .await;
-    assert_eq!(buckets(&t, u.user_id).await, (-150, 500, 0));
-    let before = table_items(&t).await;
-    assert_refused(&post_cashout(&t, &u.token, None).await, 422, NO_FUNDS);
-    assert_refused(
-        &post_cashout(&t, &u.token, Some("k-debt")).await,
-        422,
-        NO_FUNDS,
-    );
-    assert_same_table(&before, &table_items(&t).await, "a debt");
+    t.earn(u.id, "s", 100).await;
+    t.applied(Event::fee(u.id, "fee", 250)).await;
+    assert_eq!(buckets(&t, u.id).await, (-150, 500, 0));
+    let keys = [None, Some("k-debt")];
+    assert_cashouts_refused(&t, &u.token, &keys, no_funds, "a debt").await;
 
     // Exactly zero after the debt is repaid.
-    earn(&t, u.user_id, "repay", 150).await;
-    assert_eq!(buckets(&t, u.user_id).await, (0, 500, 0));
-    assert_refused(&post_cashout(&t, &u.token, None).await, 422, NO_FUNDS);
-    assert!(payouts_of(&t, u.user_id).await.is_empty());
-    check(&t, u.user_id).await;
+    t.earn(u.id, "repay", 150).await;
+    assert_eq!(buckets(&t, u.id).await, (0, 500, 0));
+    assert_cashouts_refused(&t, &u.token, &[None], no_funds, "a zero balance").await;
+    assert!(payouts_of(&t, u.id).await.is_empty());
+    check(&t, u.id).await;
 }
 
 #[tokio::test]
 async fn preconditions_are_checked_in_the_spec_order() {
     let t = test_ctx_with(|c| c.min_cashout_usd = 1000).await;
-    let no_details = new_user(&t, Currency::Usd).await;
-    let with_details = creator(&t).await;
+    let no_details = creator(&t, Profile::new(Currency::Usd)).await;
+    let with_details = creator(&t, Profile::payable()).await;
+    let both = [None, Some("k")];
 
     // No funds beats missing details.
-    assert_refused(
-        &post_cashout(&t, &no_details.token, None).await,
-        422,
-        NO_FUNDS,
-    );
+    let (token, what) = (&no_details.token, "missing details");
+    assert_cashouts_refused(&t, token, &[None], (422, NO_FUNDS), what).await;
     // Missing details beats the minimum.
-    earn(&t, no_details.user_id, "n1", 999).await;
-    let before = table_items(&t).await;
-    assert_refused(
-        &post_cashout(&t, &no_details.token, None).await,
-        422,
-        NO_DETAILS,
-    );
-    assert_refused(
-        &post_cashout(&t, &no_details.token, Some("k")).await,
-        422,
-        NO_DETAILS,
-    );
-    assert_same_table(&before, &table_items(&t).await, "missing details");
+    t.earn(no_details.id, "n1", 999).await;
+    assert_cashouts_refused(&t, token, &both, (422, NO_DETAILS), what).await;
     // With enough money, still the details.
-    earn(&t, no_details.user_id, "n2", 5000).await;
-    assert_refused(
-        &post_cashout(&t, &no_details.token, None).await,
-        422,
-        NO_DETAILS,
-    );
+    t.earn(no_details.id, "n2", 5000).await;
+    assert_cashouts_refused(&t, token, &[None], (422, NO_DETAILS), what).await;
 
     // The minimum, amount and code filled in.
-    let below_min = "The minimum cashout amount is 10.00 USD.";
-    earn(&t, with_details.user_id, "d1", 999).await;
-    let before = table_items(&t).await;
-    assert_refused(
-        &post_cashout(&t, &with_details.token, None).await,
-        422,
-        below_min,
-    );
-    assert_refused(
-        &post_cashout(&t, &with_details.token, Some("k")).await,
-        422,
-        below_min,
-    );
-    assert_same_table(&before, &table_items(&t).await, "below the minimum");
+    let below_min = (422, "The minimum cashout amount is 10.00 USD.");
+    t.earn(with_details.id, "d1", 999).await;
+    let what = "below the minimum";
+    assert_cashouts_refused(&t, &with_details.token, &both, below_min, what).await;
     // Exactly the minimum is enough.
-    earn(&t, with_details.user_id, "d2", 1).await;
-    let id = assert_created(&post_cashout(&t, &with_details.token, Some("k")).await);
-    assert_eq!(payouts_of(&t, with_details.user_id).await[0].payout_id, id);
-    assert_eq!(buckets(&t, with_details.user_id).await, (0, 0, 1000));
+    t.earn(with_details.id, "d2", 1).await;
+    let id = assert_created(&t.cashout(&with_details.token, Some("k")).await);
+    assert_eq!(payouts_of(&t, with_details.id).await[0].payout_id, id);
+    assert_eq!(buckets(&t, with_details.id).await, (0, 0, 1000));
 
     // Once details are set, the waiting user can cash out (and the key
     // refused before is free).
-    shared::users::set_payout_details(&t, no_details.user_id, &usd_details())
+    shared::users::set_payout_details(&t, no_details.id, &usd_details())
         .await
         .expect("set details");
-    assert_created(&post_cashout(&t, &no_details.token, Some("k")).await);
-    assert_eq!(buckets(&t, no_details.user_id).await, (0, 0, 5999));
-    check(&t, no_details.user_id).await;
-    check(&t, with_details.user_id).await;
+    assert_created(&t.cashout(&no_details.token, Some("k")).await);
+    assert_eq!(buckets(&t, no_details.id).await, (0, 0, 5999));
+    check(&t, no_details.id).await;
+    check(&t, with_details.id).await;
 }
 
 #[tokio::test]
@@ -571,53 +409,29 @@ async fn the_minimum_of_each_currency_is_in_its_own_code() {
         c.min_cashout_gbp = 5;
     })
     .await;
-    let eur = new_user_with(
-        &t,
-        Currency::Eur,
-        Some(&json!({"iban": "DE89370400440532013000", "bic_swift": "COBADEFFXXX"})),
-    )
-    .await;
-    let gbp = new_user_with(
-        &t,
-        Currency::Gbp,
-        Some(&json!({"account_number": "31926819", "sort_code": "60-16-13"})),
-    )
-    .await;
-    earn(&t, eur.user_id, "e", 2499).await;
-    earn(&t, gbp.user_id, "g", 4).await;
-    assert_refused(
-        &post_cashout(&t, &eur.token, None).await,
-        422,
-        "The minimum cashout amount is 25.00 EUR.",
-    );
-    assert_refused(
-        &post_cashout(&t, &gbp.token, None).await,
-        422,
-        "The minimum cashout amount is 0.05 GBP.",
-    );
+    let eur = creator(&t, Profile::new(Currency::Eur).details(eur_details())).await;
+    let gbp = creator(&t, Profile::new(Currency::Gbp).details(gbp_details())).await;
+    t.earn(eur.id, "e", 2499).await;
+    t.earn(gbp.id, "g", 4).await;
+    for (who, message) in [
+        (&eur, "The minimum cashout amount is 25.00 EUR."),
+        (&gbp, "The minimum cashout amount is 0.05 GBP."),
+    ] {
+        let what = "below the minimum";
+        assert_cashouts_refused(&t, &who.token, &[None], (422, message), what).await;
+    }
 }
 
 #[tokio::test]
 async fn a_deleted_user_cannot_cash_out() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 800).await;
-    shared::users::delete_user(&t, u.user_id)
+    let (t, u) = payable_creator(800).await;
+    shared::users::delete_user(&t, u.id)
         .await
         .expect("delete user");
-    let before = table_items(&t).await;
-    assert_refused(
-        &post_cashout(&t, &u.token, None).await,
-        401,
-        UNAUTHENTICATED,
-    );
-    assert_refused(
-        &post_cashout(&t, &u.token, Some("k")).await,
-        401,
-        UNAUTHENTICATED,
-    );
-    assert_same_table(&before, &table_items(&t).await, "a deleted user's cashout");
-    assert_eq!(buckets(&t, u.user_id).await, (800, 0, 0));
+    let keys = [None, Some("k")];
+    let what = "a deleted user's cashout";
+    assert_cashouts_refused(&t, &u.token, &keys, (401, UNAUTHENTICATED), what).await;
+    assert_eq!(buckets(&t, u.id).await, (800, 0, 0));
 }
 
 // ---------------------------------------------------------------------------
@@ -626,130 +440,117 @@ async fn a_deleted_user_cannot_cash_out() {
 
 #[tokio::test]
 async fn same_key_twice_replays_the_first_response_byte_for_byte() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s1", 1500).await;
+    let (t, u) = payable_creator(1500).await;
 
-    let first = post(
-        &t,
-        with_auth(request("cashout_idempotency_key"), Some(&bearer(&u.token))),
-    )
-    .await;
+    let first = t
+        .sample(Route::Cashout, "cashout_idempotency_key", Some(&u.token))
+        .await;
     let payout_id = assert_created(&first);
-    assert!(idempotency_record(&t, u.user_id, FILE_KEY).await.is_some());
+    assert!(idempotency_record(&t, u.id, FILE_KEY).await.is_some());
 
     // New money arrives: a real second cashout would take it.
-    earn(&t, u.user_id, "s2", 700).await;
+    t.earn(u.id, "s2", 700).await;
     let before = table_items(&t).await;
     for _ in 0..3 {
-        let again = post_cashout(&t, &u.token, Some(FILE_KEY)).await;
+        let again = t.cashout(&u.token, Some(FILE_KEY)).await;
         assert_eq!(again.status, 200);
         assert_eq!(again.text, first.text, "byte-identical body");
         assert_eq!(again.body, created());
-        assert_eq!(again.location, first.location);
-        assert_eq!(again.replayed.as_deref(), Some("true"));
+        assert_eq!(again.location(), first.location());
+        assert_eq!(again.replayed().as_deref(), Some("true"));
     }
     assert_same_table(&before, &table_items(&t).await, "a replay");
-    assert_eq!(buckets(&t, u.user_id).await, (700, 0, 1500));
-    assert_eq!(payouts_of(&t, u.user_id).await.len(), 1);
+    assert_eq!(buckets(&t, u.id).await, (700, 0, 1500));
+    assert_eq!(payouts_of(&t, u.id).await.len(), 1);
 
     // Still a replay after the payout was decided.
-    let out = payout_admin::handle(&t, json!({"action": "approve", "payout_id": payout_id})).await;
+    let out = t
+        .admin(json!({"action": "approve", "payout_id": payout_id}))
+        .await;
     assert_eq!(out["changed"], true, "{out}");
-    let again = post_cashout(&t, &u.token, Some(FILE_KEY)).await;
+    let again = t.cashout(&u.token, Some(FILE_KEY)).await;
     assert_eq!(
         (
             again.status,
             &again.text,
-            &again.location,
-            again.replayed.as_deref()
+            &again.location(),
+            again.replayed().as_deref()
         ),
-        (200, &first.text, &first.location, Some("true"))
+        (200, &first.text, &first.location(), Some("true"))
     );
 
     // Another key (or none) is another cashout.
-    let second = post_cashout(&t, &u.token, Some("another-key")).await;
+    let second = t.cashout(&u.token, Some("another-key")).await;
     assert_ne!(assert_created(&second), payout_id);
-    assert_eq!(buckets(&t, u.user_id).await, (0, 0, 700));
-    check(&t, u.user_id).await;
+    assert_eq!(buckets(&t, u.id).await, (0, 0, 700));
+    check(&t, u.id).await;
 }
 
 #[tokio::test]
 async fn keys_are_scoped_to_the_user() {
     let t = test_ctx().await;
-    let a = creator(&t).await;
-    let b = creator(&t).await;
-    earn(&t, a.user_id, "a", 1000).await;
-    earn(&t, b.user_id, "b", 2000).await;
+    let a = creator(&t, Profile::payable()).await;
+    let b = creator(&t, Profile::payable()).await;
+    t.earn(a.id, "a", 1000).await;
+    t.earn(b.id, "b", 2000).await;
 
-    let ra = post_cashout(&t, &a.token, Some("shared-key")).await;
-    let rb = post_cashout(&t, &b.token, Some("shared-key")).await;
+    let ra = t.cashout(&a.token, Some("shared-key")).await;
+    let rb = t.cashout(&b.token, Some("shared-key")).await;
     let (pa, pb) = (assert_created(&ra), assert_created(&rb));
     assert_ne!(pa, pb);
-    assert_eq!(buckets(&t, a.user_id).await, (0, 0, 1000));
-    assert_eq!(buckets(&t, b.user_id).await, (0, 0, 2000));
-    assert_eq!(payouts_of(&t, a.user_id).await[0].payout_id, pa);
-    assert_eq!(payouts_of(&t, b.user_id).await[0].payout_id, pb);
+    assert_eq!(buckets(&t, a.id).await, (0, 0, 1000));
+    assert_eq!(buckets(&t, b.id).await, (0, 0, 2000));
+    assert_eq!(payouts_of(&t, a.id).await[0].payout_id, pa);
+    assert_eq!(payouts_of(&t, b.id).await[0].payout_id, pb);
 
     // Each replays its own.
-    let again_b = post_cashout(&t, &b.token, Some("shared-key")).await;
-    assert_eq!(again_b.location, rb.location);
-    assert_eq!(again_b.replayed.as_deref(), Some("true"));
+    let again_b = t.cashout(&b.token, Some("shared-key")).await;
+    assert_eq!(again_b.location(), rb.location());
+    assert_eq!(again_b.replayed().as_deref(), Some("true"));
 
     // A user whose id is a prefix of another's, with keys that would join to
     // the same text if the scope were not delimited.
-    let c = creator(&t).await;
-    earn(&t, c.user_id, "c", 300).await;
-    let tricky = format!("{}#shared-key", b.user_id);
-    assert_created(&post_cashout(&t, &c.token, Some(&tricky)).await);
-    check(&t, a.user_id).await;
-    check(&t, b.user_id).await;
-    check(&t, c.user_id).await;
+    let c = creator(&t, Profile::payable()).await;
+    t.earn(c.id, "c", 300).await;
+    let tricky = format!("{}#shared-key", b.id);
+    assert_created(&t.cashout(&c.token, Some(&tricky)).await);
+    check(&t, a.id).await;
+    check(&t, b.id).await;
+    check(&t, c.id).await;
 }
 
 #[tokio::test]
 async fn a_key_refused_for_no_funds_succeeds_once_funds_arrive() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    let before = table_items(&t).await;
-    assert_refused(
-        &post_cashout(&t, &u.token, Some("retry-me")).await,
-        422,
-        NO_FUNDS,
-    );
+    let (t, u) = payable_creator(0).await;
+    let key = [Some("retry-me")];
+    let what = "a refused keyed cashout";
+    assert_cashouts_refused(&t, &u.token, &key, (422, NO_FUNDS), what).await;
     // The refusal is not stored: no record, no lock left behind.
-    assert_eq!(idempotency_record(&t, u.user_id, "retry-me").await, None);
-    assert_same_table(&before, &table_items(&t).await, "a refused keyed cashout");
+    assert_eq!(idempotency_record(&t, u.id, "retry-me").await, None);
     // Refused again, still not stored.
-    assert_refused(
-        &post_cashout(&t, &u.token, Some("retry-me")).await,
-        422,
-        NO_FUNDS,
-    );
+    assert_cashouts_refused(&t, &u.token, &key, (422, NO_FUNDS), what).await;
 
-    earn(&t, u.user_id, "s", 900).await;
-    let ok = post_cashout(&t, &u.token, Some("retry-me")).await;
+    t.earn(u.id, "s", 900).await;
+    let ok = t.cashout(&u.token, Some("retry-me")).await;
     let id = assert_created(&ok);
-    assert_eq!(buckets(&t, u.user_id).await, (0, 0, 900));
+    assert_eq!(buckets(&t, u.id).await, (0, 0, 900));
 
     // From now on the key replays the success, even with no funds left.
-    let again = post_cashout(&t, &u.token, Some("retry-me")).await;
+    let again = t.cashout(&u.token, Some("retry-me")).await;
     assert_eq!((again.status, &again.text), (200, &ok.text));
-    assert_eq!(again.replayed.as_deref(), Some("true"));
-    assert_eq!(location_id(&again), id);
-    assert_eq!(payouts_of(&t, u.user_id).await.len(), 1);
-    check(&t, u.user_id).await;
+    assert_eq!(again.replayed().as_deref(), Some("true"));
+    assert_eq!(again.location_id(), id);
+    assert_eq!(payouts_of(&t, u.id).await.len(), 1);
+    check(&t, u.id).await;
 }
 
 #[tokio::test]
 async fn bad_idempotency_keys_are_422_and_change_nothing() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 1000).await;
+    let (t, u) = payable_creator(1000).await;
     let before = table_items(&t).await;
 
     let with_raw_key = |values: &[&[u8]]| {
-        let mut req = cashout_request(&u.token);
+        let mut req = cashout_request(&u.token, None);
         for v in values {
             req.headers_mut().append(
                 idempotency::HEADER,
@@ -762,10 +563,9 @@ async fn bad_idempotency_keys_are_422_and_change_nothing() {
     let cases: Vec<(&str, Request)> = vec![
         (
             "the sample event (a space)",
-            with_auth(
-                request("cashout_bad_idempotency_key"),
-                Some(&bearer(&u.token)),
-            ),
+            Req::sample("cashout_bad_idempotency_key")
+                .token(&u.token)
+                .build(),
         ),
         ("empty", with_raw_key(&[b""])),
         ("256 characters", with_raw_key(&[long.as_bytes()])),
@@ -774,7 +574,7 @@ async fn bad_idempotency_keys_are_422_and_change_nothing() {
         ("given twice", with_raw_key(&[b"one", b"two"])),
     ];
     for (what, req) in cases {
-        assert_refused(&post(&t, req).await, 422, BAD_KEY);
+        assert_refused(&t.send(Route::Cashout, req).await, 422, BAD_KEY);
         assert_same_table(&before, &table_items(&t).await, what);
     }
 
@@ -782,77 +582,66 @@ async fn bad_idempotency_keys_are_422_and_change_nothing() {
     let longest: String = (0..255u32)
         .map(|i| char::from(0x21 + (i % 94) as u8))
         .collect();
-    assert_created(&post_cashout(&t, &u.token, Some(&longest)).await);
-    let again = post_cashout(&t, &u.token, Some(&longest)).await;
-    assert_eq!(again.replayed.as_deref(), Some("true"));
-    check(&t, u.user_id).await;
+    assert_created(&t.cashout(&u.token, Some(&longest)).await);
+    let again = t.cashout(&u.token, Some(&longest)).await;
+    assert_eq!(again.replayed().as_deref(), Some("true"));
+    check(&t, u.id).await;
 }
 
 #[tokio::test]
 async fn a_key_still_in_flight_is_409_and_changes_nothing() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 1200).await;
+    let (t, u) = payable_creator(1200).await;
 
     // Another request holds the key.
-    let lock = match idempotency::claim(&t, u.user_id, "busy", now_epoch())
+    let lock = match idempotency::claim(&t, u.id, "busy", now_epoch())
         .await
         .expect("claim")
     {
         Claim::Acquired(lock) => lock,
         other => panic!("expected to acquire the key, got {other:?}"),
     };
-    let before = table_items(&t).await;
-    for _ in 0..2 {
-        assert_refused(
-            &post_cashout(&t, &u.token, Some("busy")).await,
-            409,
-            IN_FLIGHT,
-        );
-    }
-    // Nothing changed, and the other request's lock is still its own.
-    assert_same_table(&before, &table_items(&t).await, "a 409");
-    assert_eq!(buckets(&t, u.user_id).await, (1200, 0, 0));
+    // Twice: nothing changes, and the other request's lock is still its own.
+    let twice = [Some("busy"), Some("busy")];
+    assert_cashouts_refused(&t, &u.token, &twice, (409, IN_FLIGHT), "a 409").await;
+    assert_eq!(buckets(&t, u.id).await, (1200, 0, 0));
     // Other keys are not blocked.
-    earn(&t, u.user_id, "s2", 1).await;
-    let other = post_cashout(&t, &u.token, Some("not-busy")).await;
+    t.earn(u.id, "s2", 1).await;
+    let other = t.cashout(&u.token, Some("not-busy")).await;
     assert_created(&other);
-    earn(&t, u.user_id, "s3", 600).await;
+    t.earn(u.id, "s3", 600).await;
 
     // When the holder gives the key back, the key works.
     idempotency::release(&t, &lock).await;
-    assert_eq!(idempotency_record(&t, u.user_id, "busy").await, None);
-    let ok = post_cashout(&t, &u.token, Some("busy")).await;
+    assert_eq!(idempotency_record(&t, u.id, "busy").await, None);
+    let ok = t.cashout(&u.token, Some("busy")).await;
     assert_created(&ok);
-    assert_eq!(buckets(&t, u.user_id).await, (0, 0, 1801));
-    check(&t, u.user_id).await;
+    assert_eq!(buckets(&t, u.id).await, (0, 0, 1801));
+    check(&t, u.id).await;
 }
 
 #[tokio::test]
 async fn an_abandoned_lock_expires_and_the_key_can_be_used() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 640).await;
+    let (t, u) = payable_creator(640).await;
     // A request that claimed the key and crashed longer ago than the lock lasts.
     let stale = now_epoch() - idempotency::LOCK_SECONDS - 5;
-    let old = match idempotency::claim(&t, u.user_id, "crashed", stale)
+    let old = match idempotency::claim(&t, u.id, "crashed", stale)
         .await
         .expect("claim")
     {
         Claim::Acquired(lock) => lock,
         other => panic!("{other:?}"),
     };
-    let r = post_cashout(&t, &u.token, Some("crashed")).await;
+    let r = t.cashout(&u.token, Some("crashed")).await;
     assert_created(&r);
-    assert_eq!(buckets(&t, u.user_id).await, (0, 0, 640));
+    assert_eq!(buckets(&t, u.id).await, (0, 0, 640));
     // The crashed request's late release cannot remove the stored response.
     idempotency::release(&t, &old).await;
-    let again = post_cashout(&t, &u.token, Some("crashed")).await;
+    let again = t.cashout(&u.token, Some("crashed")).await;
     assert_eq!(
-        (again.text.as_str(), again.replayed.as_deref()),
+        (again.text.as_str(), again.replayed().as_deref()),
         (r.text.as_str(), Some("true"))
     );
-    check(&t, u.user_id).await;
+    check(&t, u.id).await;
 }
 
 // ---------------------------------------------------------------------------
@@ -864,16 +653,15 @@ const RACERS: usize = 50;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_cashouts_create_exactly_one_payout_round_after_round() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
+    let (t, u) = payable_creator(0).await;
     let mut expected_available = 0;
     let mut expected_pending = 0;
     let mut keyed_wins = 0;
     for round in 0..ROUNDS {
         let amount = 1000 + round * 37;
-        earn(&t, u.user_id, &format!("round-{round}"), amount).await;
+        t.earn(u.id, &format!("round-{round}"), amount).await;
         expected_available += amount;
-        let before = payouts_of(&t, u.user_id).await;
+        let before = payouts_of(&t, u.id).await;
 
         // Half of the racers send a key of their own.
         let keys = (0..RACERS)
@@ -904,7 +692,7 @@ async fn fifty_concurrent_cashouts_create_exactly_one_payout_round_after_round()
             keyed_wins += 1;
         }
 
-        let after = payouts_of(&t, u.user_id).await;
+        let after = payouts_of(&t, u.id).await;
         assert_eq!(after.len(), before.len() + 1, "round {round}");
         let new = after
             .iter()
@@ -917,11 +705,11 @@ async fn fifty_concurrent_cashouts_create_exactly_one_payout_round_after_round()
         expected_pending += expected_available;
         expected_available = 0;
         assert_eq!(
-            buckets(&t, u.user_id).await,
+            buckets(&t, u.id).await,
             (0, 0, expected_pending),
             "round {round}"
         );
-        check(&t, u.user_id).await;
+        check(&t, u.id).await;
 
         // Decide some payouts: a decline puts the money back for the next round.
         let action = match round % 3 {
@@ -931,7 +719,7 @@ async fn fifty_concurrent_cashouts_create_exactly_one_payout_round_after_round()
         };
         if let Some(action) = action {
             let declined = action["action"] == "decline";
-            let out = payout_admin::handle(&t, action).await;
+            let out = t.admin(action).await;
             assert_eq!(out["changed"], true, "{out}");
             expected_pending -= new.amount;
             if declined {
@@ -939,7 +727,7 @@ async fn fifty_concurrent_cashouts_create_exactly_one_payout_round_after_round()
             }
         }
         assert_eq!(
-            buckets(&t, u.user_id).await,
+            buckets(&t, u.id).await,
             (expected_available, 0, expected_pending)
         );
     }
@@ -950,15 +738,14 @@ async fn fifty_concurrent_cashouts_create_exactly_one_payout_round_after_round()
         .filter(|i| item_key(i).0.starts_with("IDEM#"))
         .count();
     assert_eq!(stored, keyed_wins, "idempotency records");
-    check(&t, u.user_id).await;
+    check(&t, u.id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_cashouts_with_one_key_create_one_payout() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
+    let (t, u) = payable_creator(0).await;
     for round in 0..5 {
-        earn(&t, u.user_id, &format!("s{round}"), 2000 + round).await;
+        t.earn(u.id, &format!("s{round}"), 2000 + round).await;
         let key = format!("same-key-{round}");
         let replies = concurrent_cashouts(
             &t,
@@ -968,7 +755,7 @@ async fn fifty_concurrent_cashouts_with_one_key_create_one_payout() {
         .await;
         let firsts: Vec<&Reply> = replies
             .iter()
-            .filter(|r| r.status == 200 && r.replayed.is_none())
+            .filter(|r| r.status == 200 && r.replayed().is_none())
             .collect();
         assert_eq!(firsts.len(), 1, "round {round}: {replies:?}");
         let id = assert_created(firsts[0]);
@@ -976,24 +763,23 @@ async fn fifty_concurrent_cashouts_with_one_key_create_one_payout() {
             match r.status {
                 200 => {
                     assert_eq!(r.text, firsts[0].text);
-                    assert_eq!(location_id(r), id);
+                    assert_eq!(r.location_id(), id);
                 }
                 409 => assert_refused(r, 409, IN_FLIGHT),
                 _ => panic!("round {round}: unexpected {r:?}"),
             }
         }
-        let payouts = payouts_of(&t, u.user_id).await;
+        let payouts = payouts_of(&t, u.id).await;
         assert_eq!(payouts.len(), round as usize + 1);
         assert_eq!(payouts.last().map(|p| p.amount), Some(2000 + round));
-        check(&t, u.user_id).await;
+        check(&t, u.id).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    let uid = u.user_id;
+    let (t, u) = payable_creator(0).await;
+    let uid = u.id;
 
     // Earnings: half available at once, half held with a lot that is already
     // due (its clock started long ago), so release-holds can release it.
@@ -1002,11 +788,11 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
         let amount = 100 + i * 13;
         let held = i % 2 == 1;
         let event = if held {
-            json!({"kind": "affiliate_earning", "event_id": format!("e{i}"), "user_id": uid,
-                   "amount": amount, "hold_seconds": 60, "occurred_at": "2020-01-01T00:00:00Z"})
+            Event::affiliate_earning(uid, &format!("e{i}"), amount)
+                .hold_seconds(60)
+                .occurred_at("2020-01-01T00:00:00Z")
         } else {
-            json!({"kind": "product_earning", "event_id": format!("e{i}"), "user_id": uid,
-                   "amount": amount, "hold_seconds": 0})
+            Event::product_earning(uid, &format!("e{i}"), amount)
         };
         earnings.push((amount, held, event));
     }
@@ -1016,11 +802,11 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
     let mut tasks = Vec::new();
     // 3 feeders of events.
     for chunk in earnings.chunks(20) {
-        let ctx = t.ctx.clone();
-        let events: Vec<Value> = chunk.iter().map(|(_, _, e)| e.clone()).collect();
+        let ctx = t.clone();
+        let events: Vec<Value> = chunk.iter().map(|(_, _, e)| e.clone().into()).collect();
         tasks.push(tokio::spawn(async move {
             for e in events {
-                let r = apply(&ctx, e.clone()).await;
+                let r = ctx.apply(e.clone()).await;
                 assert_eq!(r.status, EventStatus::Applied, "{e} -> {r:?}");
                 tokio::task::yield_now().await;
             }
@@ -1029,10 +815,10 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
     }
     // 2 release-holds runners.
     for _ in 0..2 {
-        let ctx = t.ctx.clone();
+        let ctx = t.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..10 {
-                let out = release_holds::handle(&ctx, json!({})).await;
+                let out = ctx.release_holds(json!({})).await;
                 assert!(out.get("error").is_none(), "{out}");
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
@@ -1041,13 +827,13 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
     }
     // 4 clients cashing out.
     for c in 0..4 {
-        let ctx = t.ctx.clone();
+        let ctx = t.clone();
         let token = u.token.clone();
         tasks.push(tokio::spawn(async move {
             let mut replies = Vec::new();
             for i in 0..15 {
                 let key = (i % 3 == 0).then(|| format!("c{c}-{i}"));
-                replies.push(post_cashout(&ctx, &token, key.as_deref()).await);
+                replies.push(ctx.cashout(&token, key.as_deref()).await);
                 tokio::time::sleep(std::time::Duration::from_millis(3)).await;
             }
             replies
@@ -1055,7 +841,7 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
     }
     // An operator deciding what is requested: approve, decline, approve, ...
     {
-        let ctx = t.ctx.clone();
+        let ctx = t.clone();
         tasks.push(tokio::spawn(async move {
             let mut n = 0;
             for _ in 0..20 {
@@ -1069,7 +855,7 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
                         json!({"action": "decline", "payout_id": p.payout_id, "reason": "busy"})
                     };
                     n += 1;
-                    let out = payout_admin::handle(&ctx, action).await;
+                    let out = ctx.admin(action).await;
                     assert_eq!(out["error"], Value::Null, "{out}");
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -1099,7 +885,7 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
     );
 
     // Everything due is released at the end.
-    let out = release_holds::handle(&t, json!({})).await;
+    let out = t.release_holds(json!({})).await;
     assert!(out.get("error").is_none(), "{out}");
     let all = entries(&t, uid).await;
     let releases = all
@@ -1135,21 +921,20 @@ async fn cashouts_racing_earnings_releases_and_decisions_lose_no_cent() {
 
 #[tokio::test]
 async fn a_cashout_costs_three_requests_whatever_the_history() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
+    let (t, u) = payable_creator(0).await;
     // Warm the id allocator with a first cashout.
-    earn(&t, u.user_id, "first", 10).await;
-    assert_created(&post_cashout(&t, &u.token, None).await);
+    t.earn(u.id, "first", 10).await;
+    assert_created(&t.cashout(&u.token, None).await);
 
     let mut n = 1;
     for target in [10, 1000] {
-        while account(&t, u.user_id).await.public_count < target {
-            earn(&t, u.user_id, &format!("h{n}"), 1 + n % 7).await;
+        while account(&t, u.id).await.public_count < target {
+            t.earn(u.id, &format!("h{n}"), 1 + n % 7).await;
             n += 1;
         }
         warm_ids(&t, 2).await;
         t.counter.reset();
-        let r = post_cashout(&t, &u.token, None).await;
+        let r = t.cashout(&u.token, None).await;
         assert_created(&r);
         assert_eq!(
             t.counter.operations(),
@@ -1160,29 +945,28 @@ async fn a_cashout_costs_three_requests_whatever_the_history() {
 
         // A refusal costs the token and the account read.
         t.counter.reset();
-        assert_refused(&post_cashout(&t, &u.token, None).await, 422, NO_FUNDS);
+        assert_refused(&t.cashout(&u.token, None).await, 422, NO_FUNDS);
         assert_eq!(t.counter.operations(), ["GetItem", "GetItem"]);
     }
-    check(&t, u.user_id).await;
+    check(&t, u.id).await;
 }
 
 #[tokio::test]
 async fn a_cashout_with_a_key_costs_four_requests() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "first", 10).await;
-    assert_created(&post_cashout(&t, &u.token, Some("warm-up")).await);
+    let (t, u) = payable_creator(0).await;
+    t.earn(u.id, "first", 10).await;
+    assert_created(&t.cashout(&u.token, Some("warm-up")).await);
 
     for (i, history) in [10, 300].into_iter().enumerate() {
         let mut n = 0;
-        while account(&t, u.user_id).await.public_count < history {
-            earn(&t, u.user_id, &format!("h{i}-{n}"), 5).await;
+        while account(&t, u.id).await.public_count < history {
+            t.earn(u.id, &format!("h{i}-{n}"), 5).await;
             n += 1;
         }
         warm_ids(&t, 2).await;
         let key = format!("key-{i}");
         t.counter.reset();
-        let r = post_cashout(&t, &u.token, Some(&key)).await;
+        let r = t.cashout(&u.token, Some(&key)).await;
         assert_created(&r);
         let ops = t.counter.operations();
         assert_eq!(t.counter.count(), 4, "{ops:?}");
@@ -1200,60 +984,32 @@ async fn a_cashout_with_a_key_costs_four_requests() {
 
         // A replay costs the token, the claim and the (concurrent) account read.
         t.counter.reset();
-        let again = post_cashout(&t, &u.token, Some(&key)).await;
-        assert_eq!(again.replayed.as_deref(), Some("true"));
+        let again = t.cashout(&u.token, Some(&key)).await;
+        assert_eq!(again.replayed().as_deref(), Some("true"));
         assert_eq!(t.counter.count(), 3, "{:?}", t.counter.operations());
     }
-    check(&t, u.user_id).await;
+    check(&t, u.id).await;
 }
 
 // ---------------------------------------------------------------------------
 // 6. Injected failures leave no partial state
 // ---------------------------------------------------------------------------
 
-async fn put_raw(ctx: &Ctx, pk: String, sk: String) {
-    ctx.db
-        .put_item()
-        .table_name(ctx.table())
-        .item(keys::PK, AttributeValue::S(pk))
-        .item(keys::SK, AttributeValue::S(sk))
-        .item("injected", AttributeValue::Bool(true))
-        .send()
-        .await
-        .expect("inject an item");
-}
-
-async fn delete_raw(ctx: &Ctx, pk: String, sk: String) {
-    ctx.db
-        .delete_item()
-        .table_name(ctx.table())
-        .key(keys::PK, AttributeValue::S(pk))
-        .key(keys::SK, AttributeValue::S(sk))
-        .send()
-        .await
-        .expect("remove the injected item");
-}
-
 #[tokio::test]
 async fn a_transaction_refused_by_a_condition_leaves_no_partial_state() {
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 1200).await;
+    let (t, u) = payable_creator(1200).await;
     for key in [None, Some("injected-key")] {
         // The cashout will take the next two ids: the payout, then the entry.
         // Occupy the payout's key so the transaction's condition fails.
         let last = warm_ids(&t, 3).await;
         let payout_id = last + 1;
         put_raw(&t, keys::payout_pk(payout_id), keys::PAYOUT_SK.into()).await;
-        let before = table_items(&t).await;
-
-        let r = post_cashout(&t, &u.token, key).await;
-        assert_refused(&r, 500, SERVER_ERROR);
-        assert_same_table(&before, &table_items(&t).await, "a refused transaction");
-        assert_eq!(buckets(&t, u.user_id).await, (1200, 0, 0));
+        let what = "a refused transaction";
+        assert_cashouts_refused(&t, &u.token, &[key], (500, SERVER_ERROR), what).await;
+        assert_eq!(buckets(&t, u.id).await, (1200, 0, 0));
         if let Some(key) = key {
             assert_eq!(
-                idempotency_record(&t, u.user_id, key).await,
+                idempotency_record(&t, u.id, key).await,
                 None,
                 "lock given back"
             );
@@ -1262,25 +1018,21 @@ async fn a_transaction_refused_by_a_condition_leaves_no_partial_state() {
     }
 
     // The payout list copy taken: same result.
-    put_raw(&t, keys::user_pk(u.user_id), keys::payout_list_sk(1)).await;
-    let before = table_items(&t).await;
-    assert_refused(
-        &post_cashout(&t, &u.token, Some("injected-key")).await,
-        500,
-        SERVER_ERROR,
-    );
-    assert_same_table(&before, &table_items(&t).await, "a refused transaction");
-    delete_raw(&t, keys::user_pk(u.user_id), keys::payout_list_sk(1)).await;
-    check(&t, u.user_id).await;
+    put_raw(&t, keys::user_pk(u.id), keys::payout_list_sk(1)).await;
+    let key = [Some("injected-key")];
+    let what = "a refused transaction";
+    assert_cashouts_refused(&t, &u.token, &key, (500, SERVER_ERROR), what).await;
+    delete_raw(&t, keys::user_pk(u.id), keys::payout_list_sk(1)).await;
+    check(&t, u.id).await;
 
     // Nothing is stuck: the same key now succeeds, once.
-    let ok = post_cashout(&t, &u.token, Some("injected-key")).await;
+    let ok = t.cashout(&u.token, Some("injected-key")).await;
     assert_created(&ok);
-    assert_eq!(buckets(&t, u.user_id).await, (0, 0, 1200));
-    let again = post_cashout(&t, &u.token, Some("injected-key")).await;
-    assert_eq!(again.replayed.as_deref(), Some("true"));
-    assert_eq!(payouts_of(&t, u.user_id).await.len(), 1);
-    check(&t, u.user_id).await;
+    assert_eq!(buckets(&t, u.id).await, (0, 0, 1200));
+    let again = t.cashout(&u.token, Some("injected-key")).await;
+    assert_eq!(again.replayed().as_deref(), Some("true"));
+    assert_eq!(payouts_of(&t, u.id).await.len(), 1);
+    check(&t, u.id).await;
 }
 
 #[tokio::test]
@@ -1288,11 +1040,9 @@ async fn a_key_taken_over_mid_request_commits_nothing() {
     // The idempotency item is the transaction's last condition: if the lock
     // is no longer ours when the transaction runs (it expired and another
     // request took the key), nothing of the cashout is written.
-    let t = test_ctx().await;
-    let u = creator(&t).await;
-    earn(&t, u.user_id, "s", 500).await;
-    let acc = account(&t, u.user_id).await;
-    let mine = match idempotency::claim(&t, u.user_id, "k", now_epoch() - 120)
+    let (t, u) = payable_creator(500).await;
+    let acc = account(&t, u.id).await;
+    let mine = match idempotency::claim(&t, u.id, "k", now_epoch() - 120)
         .await
         .expect("claim")
     {
@@ -1300,7 +1050,7 @@ async fn a_key_taken_over_mid_request_commits_nothing() {
         other => panic!("{other:?}"),
     };
     // Another request takes the expired lock.
-    let theirs = match idempotency::claim(&t, u.user_id, "k", now_epoch())
+    let theirs = match idempotency::claim(&t, u.id, "k", now_epoch())
         .await
         .expect("claim")
     {
@@ -1314,7 +1064,7 @@ async fn a_key_taken_over_mid_request_commits_nothing() {
     let entry_id = t.next_id().await.expect("id");
     let payout = Payout {
         payout_id,
-        user_id: u.user_id,
+        user_id: u.id,
         seq: 1,
         amount: 500,
         currency: Currency::Usd,
@@ -1364,8 +1114,8 @@ async fn a_key_taken_over_mid_request_commits_nothing() {
         "a transaction with a lost lock",
     );
     // The key is the other request's: ours gets 409 through the handler.
-    assert_refused(&post_cashout(&t, &u.token, Some("k")).await, 409, IN_FLIGHT);
+    assert_refused(&t.cashout(&u.token, Some("k")).await, 409, IN_FLIGHT);
     idempotency::release(&t, &theirs).await;
-    assert_created(&post_cashout(&t, &u.token, Some("k")).await);
-    check(&t, u.user_id).await;
+    assert_created(&t.cashout(&u.token, Some("k")).await);
+    check(&t, u.id).await;
 }

@@ -1,104 +1,12 @@
 //! `walletctl` as an operator runs it: the real binary against DynamoDB Local.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
+use crate::env::{user_create, Env};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-static TABLES: AtomicUsize = AtomicUsize::new(0);
-
-struct Cli {
-    table: String,
-}
-
-impl Cli {
-    /// A CLI on a fresh table of its own (created through the CLI).
-    fn new() -> Self {
-        let table = format!(
-            "cli{}-{}",
-            std::process::id(),
-            TABLES.fetch_add(1, Ordering::SeqCst)
-        );
-        let cli = Cli { table };
-        let out = cli.ok(&["table", "create"]);
-        assert_eq!(out, json!({"table": cli.table, "created": true}));
-        cli
-    }
-
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_walletctl"))
-            .args(args)
-            .env("TABLE_NAME", &self.table)
-            .env("AWS_ENDPOINT_URL_DYNAMODB", tests::endpoint())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn walletctl");
-        if let Some(mut pipe) = child.stdin.take() {
-            pipe.write_all(stdin.unwrap_or("").as_bytes())
-                .expect("write stdin");
-        }
-        child.wait_with_output().expect("walletctl output")
-    }
-
-    /// Runs a command that must succeed; its stdout as JSON.
-    fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args, None);
-        assert!(
-            out.status.success(),
-            "walletctl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("stdout is JSON")
-    }
-
-    /// Runs a command that must fail; its stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args, None);
-        assert!(!out.status.success(), "walletctl {args:?} should fail");
-        assert!(
-            out.stdout.is_empty(),
-            "a failed command prints nothing on stdout"
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    fn user(&self, email: &str, currency: &str) -> (i64, String) {
-        let out = self.ok(&[
-            "user",
-            "create",
-            "--email",
-            email,
-            "--display-name",
-            "Ann Lee",
-            "--currency",
-            currency,
-        ]);
-        let id = out["user_id"].as_i64().expect("user_id");
-        let token = out["token"].as_str().expect("token").to_owned();
-        assert!(token.starts_with(&format!("{}|", out_token_id(&token))));
-        (id, token)
-    }
-}
-
-fn out_token_id(token: &str) -> &str {
-    token.split('|').next().unwrap_or("")
-}
+use tests::invariants::{assert_invariants, entries};
 
 #[test]
 fn table_create_is_idempotent() {
-    let cli = Cli::new();
+    let cli = Env::new();
     assert_eq!(
         cli.ok(&["table", "create"]),
         json!({"table": cli.table, "created": false})
@@ -107,60 +15,30 @@ fn table_create_is_idempotent() {
 
 #[test]
 fn user_create_validates_and_refuses_duplicates() {
-    let cli = Cli::new();
-    let (id, token) = cli.user("ann@example.com", "USD");
+    let cli = Env::new();
+    let (id, token) = cli.user("ann@example.com", "USD", None);
     assert!(id > 0);
     assert_eq!(token.split('|').nth(1).map(str::len), Some(40));
-    assert!(cli
-        .fails(&[
-            "user",
-            "create",
-            "--email",
-            "ANN@example.com",
-            "--display-name",
-            "X",
-            "--currency",
-            "USD"
-        ])
-        .contains("already in use"));
-    assert!(cli
-        .fails(&[
-            "user",
-            "create",
-            "--email",
+    // Each refusal: (e-mail, currency, payout details, part of the message).
+    let refusals = [
+        ("ANN@example.com", "USD", None, "already in use"),
+        (
             "b@example.com",
-            "--display-name",
-            "X",
-            "--currency",
-            "JPY"
-        ])
-        .contains("--currency must be USD, EUR or GBP"));
-    assert!(cli
-        .fails(&[
-            "user",
-            "create",
-            "--email",
-            "not-an-email",
-            "--display-name",
-            "X",
-            "--currency",
-            "USD"
-        ])
-        .contains("not a valid e-mail"));
-    assert!(cli
-        .fails(&[
-            "user",
-            "create",
-            "--email",
+            "JPY",
+            None,
+            "--currency must be USD, EUR or GBP",
+        ),
+        ("not-an-email", "USD", None, "not a valid e-mail"),
+        (
             "c@example.com",
-            "--display-name",
-            "X",
-            "--currency",
             "EUR",
-            "--payout-details",
-            r#"{"account_number":"1","routing_number":"2"}"#
-        ])
-        .contains("iban"));
+            Some(r#"{"account_number":"1","routing_number":"2"}"#),
+            "iban",
+        ),
+    ];
+    for (email, currency, details, message) in refusals {
+        cli.refuses(&user_create(email, "X", currency, details), message);
+    }
     let eur = cli.ok(&[
         "user",
         "create",
@@ -178,8 +56,8 @@ fn user_create_validates_and_refuses_duplicates() {
 
 #[test]
 fn payout_details_tokens_and_delete() {
-    let cli = Cli::new();
-    let (id, _) = cli.user("gb@example.com", "GBP");
+    let cli = Env::new();
+    let (id, _) = cli.user("gb@example.com", "GBP", None);
     let uid = id.to_string();
     cli.ok(&[
         "user",
@@ -189,19 +67,16 @@ fn payout_details_tokens_and_delete() {
         "--json",
         r#"{"account_number":"12345678","sort_code":"20-00-00"}"#,
     ]);
-    assert!(cli
-        .fails(&[
-            "user",
-            "payout-details",
-            "--user",
-            &uid,
-            "--json",
-            r#"{"iban":"x","bic_swift":"y"}"#
-        ])
-        .contains("sort_code"));
-    assert!(cli
-        .fails(&["user", "payout-details", "--user", &uid, "--json", "{nope"])
-        .contains("not valid JSON"));
+    // Details of another currency, and text that is not JSON.
+    for (json, part) in [
+        (r#"{"iban":"x","bic_swift":"y"}"#, "sort_code"),
+        ("{nope", "not valid JSON"),
+    ] {
+        cli.refuses(
+            &["user", "payout-details", "--user", &uid, "--json", json],
+            part,
+        );
+    }
     let key = cli.ok(&[
         "token",
         "create",
@@ -215,40 +90,36 @@ fn payout_details_tokens_and_delete() {
         .as_str()
         .unwrap()
         .starts_with(&format!("{token_id}|")));
-    assert!(cli
-        .fails(&["token", "create", "--user", &uid, "--ability", "admin"])
-        .contains("--ability"));
+    cli.refuses(
+        &["token", "create", "--user", &uid, "--ability", "admin"],
+        "--ability",
+    );
     assert_eq!(
         cli.ok(&["token", "revoke", "--token-id", &token_id.to_string()]),
         json!({"token_id": token_id, "revoked": true})
     );
-    assert!(cli
-        .fails(&["token", "revoke", "--token-id", "999999"])
-        .contains("does not exist"));
-    assert!(cli
-        .fails(&["token", "create", "--user", "999999"])
-        .contains("does not exist"));
+    cli.refuses(
+        &["token", "revoke", "--token-id", "999999"],
+        "does not exist",
+    );
+    cli.refuses(&["token", "create", "--user", "999999"], "does not exist");
     cli.ok(&["user", "delete", "--user", &uid]);
-    assert!(cli
-        .fails(&["user", "delete", "--user", &uid])
-        .contains("does not exist"));
-    assert!(cli
-        .fails(&["token", "create", "--user", &uid])
-        .contains("does not exist"));
+    cli.refuses(&["user", "delete", "--user", &uid], "does not exist");
+    cli.refuses(&["token", "create", "--user", &uid], "does not exist");
     // The e-mail address is free again.
-    cli.user("gb@example.com", "GBP");
+    cli.user("gb@example.com", "GBP", None);
 }
 
 #[test]
 fn events_from_stdin_and_file_with_per_event_results() {
-    let cli = Cli::new();
-    let (id, _) = cli.user("ev@example.com", "USD");
+    let cli = Env::new();
+    let (id, _) = cli.user("ev@example.com", "USD", None);
     let lines = format!(
         "{}\n\n{}\n",
         json!({"kind":"product_earning","event_id":"e1","user_id":id,"amount":550,"hold_seconds":0}),
         json!({"kind":"fee","event_id":"e2","user_id":id,"amount":50})
     );
-    let out = cli.run(&["event", "-"], Some(&lines));
+    let out = cli.run_with_stdin(&["event", "-"], &lines);
     assert!(
         out.status.success(),
         "{}",
@@ -276,7 +147,7 @@ fn events_from_stdin_and_file_with_per_event_results() {
         .to_string(),
     )
     .unwrap();
-    let out = cli.run(&["event", file.to_str().unwrap()], None);
+    let out = cli.run(&["event", file.to_str().unwrap()]);
     assert!(
         !out.status.success(),
         "a rejected event makes the exit code non-zero"
@@ -295,43 +166,27 @@ fn events_from_stdin_and_file_with_per_event_results() {
         results[2],
         json!({"event_id": "e4", "status": "applied", "error": null})
     );
-    assert!(cli
-        .fails(&["event", "/nonexistent/file.json"])
-        .contains("reading /nonexistent/file.json"));
-    assert!(cli.fails(&["event", "-"]).contains("no events"));
+    cli.refuses(
+        &["event", "/nonexistent/file.json"],
+        "reading /nonexistent/file.json",
+    );
+    cli.refuses(&["event", "-"], "no events");
     std::fs::remove_dir_all(&dir).ok();
-}
-
-/// A library context on the CLI's table, for what the CLI does not do (cashouts).
-fn ctx_for(cli: &Cli) -> shared::Ctx {
-    let counter = tests::RequestCounter::default();
-    shared::Ctx::new(
-        tests::client(&counter),
-        shared::config::Config::for_table(cli.table.clone()),
-    )
 }
 
 #[tokio::test]
 async fn payouts_are_listed_approved_and_declined() {
-    let cli = Cli::new();
-    let out = cli.ok(&[
-        "user",
-        "create",
-        "--email",
+    let cli = Env::new();
+    let (id, _) = cli.user(
         "pay@example.com",
-        "--display-name",
-        "Pay",
-        "--currency",
         "USD",
-        "--payout-details",
-        r#"{"account_number":"1","routing_number":"2"}"#,
-    ]);
-    let id = out["user_id"].as_i64().unwrap();
-    let ctx = ctx_for(&cli);
+        Some(r#"{"account_number":"1","routing_number":"2"}"#),
+    );
+    let ctx = cli.ctx();
     let mut payout_ids = Vec::new();
     for (n, amount) in [(1, 700), (2, 300)] {
         let event = json!({"kind":"product_earning","event_id":format!("p{n}"),"user_id":id,"amount":amount,"hold_seconds":0});
-        let out = cli.run(&["event", "-"], Some(&event.to_string()));
+        let out = cli.run_with_stdin(&["event", "-"], &event.to_string());
         assert!(out.status.success());
         let response = shared::payouts::cashout(&ctx, id, None).await.unwrap();
         assert_eq!(response.status, 200);
@@ -351,12 +206,10 @@ async fn payouts_are_listed_approved_and_declined() {
         (again["status"].clone(), again["changed"].clone()),
         (json!("paid"), json!(false))
     );
-    assert!(cli
-        .fails(&["payout", "decline", "--id", &first, "--reason", "late"])
-        .contains("already paid"));
-    assert!(cli
-        .fails(&["payout", "decline", "--id", &second, "--reason", " "])
-        .contains("reason"));
+    // Declining a paid payout, or without a reason.
+    for (id, reason, part) in [(&first, "late", "already paid"), (&second, " ", "reason")] {
+        cli.refuses(&["payout", "decline", "--id", id, "--reason", reason], part);
+    }
     let declined = cli.ok(&[
         "payout",
         "decline",
@@ -366,18 +219,12 @@ async fn payouts_are_listed_approved_and_declined() {
         "IBAN closed",
     ]);
     assert_eq!(declined["decline_reason"], "IBAN closed");
-    assert!(cli
-        .fails(&["payout", "approve", "--id", &second])
-        .contains("already declined"));
-    assert!(cli
-        .fails(&["payout", "approve", "--id", "999999"])
-        .contains("does not exist"));
+    cli.refuses(&["payout", "approve", "--id", &second], "already declined");
+    cli.refuses(&["payout", "approve", "--id", "999999"], "does not exist");
     let paid = cli.ok(&["payout", "list", "--status", "paid"]);
     assert_eq!(paid.as_array().unwrap().len(), 1);
     assert_eq!(paid[0]["id"], payout_ids[0]);
-    assert!(cli
-        .fails(&["payout", "list", "--status", "lost"])
-        .contains("--status"));
+    cli.refuses(&["payout", "list", "--status", "lost"], "--status");
     let b = shared::ledger::apply::read_account(&ctx, id)
         .await
         .unwrap()
@@ -388,17 +235,18 @@ async fn payouts_are_listed_approved_and_declined() {
 
 #[test]
 fn holds_release_as_of_a_time() {
-    let cli = Cli::new();
-    let (id, _) = cli.user("hold@example.com", "EUR");
+    let cli = Env::new();
+    let (id, _) = cli.user("hold@example.com", "EUR", None);
     let events = [
         json!({"kind":"product_earning","event_id":"e1","user_id":id,"amount":100,"hold_seconds":3600,"occurred_at":"2026-01-01T00:00:00Z"}),
         json!({"kind":"product_earning","event_id":"e2","user_id":id,"amount":200,"hold_seconds":7200,"occurred_at":"2026-01-01T00:00:00Z"}),
     ];
     let text: Vec<String> = events.iter().map(Value::to_string).collect();
-    assert!(cli.run(&["event"], Some(&text.join("\n"))).status.success());
     assert!(cli
-        .fails(&["holds", "release", "--now", "tomorrow"])
-        .contains("RFC 3339"));
+        .run_with_stdin(&["event"], &text.join("\n"))
+        .status
+        .success());
+    cli.refuses(&["holds", "release", "--now", "tomorrow"], "RFC 3339");
     assert_eq!(
         cli.ok(&["holds", "release", "--now", "2026-01-01T01:00:00Z"]),
         json!({"released": 1, "already_released": 0})
@@ -415,39 +263,35 @@ fn holds_release_as_of_a_time() {
 
 #[test]
 fn link_and_unlink_with_clear_refusals() {
-    let cli = Cli::new();
-    let (master, _) = cli.user("m@example.com", "USD");
-    let (child, _) = cli.user("c@example.com", "EUR");
+    let cli = Env::new();
+    let (master, _) = cli.user("m@example.com", "USD", None);
+    let (child, _) = cli.user("c@example.com", "EUR", None);
     let (m, c) = (master.to_string(), child.to_string());
     let linked = cli.ok(&["link", "--master", &m, "--child", &c]);
     assert_eq!(
         (linked["master_id"].as_i64(), linked["child_id"].as_i64()),
         (Some(master), Some(child))
     );
-    assert!(cli
-        .fails(&["link", "--master", &m, "--child", &c])
-        .contains("already linked"));
-    assert!(cli
-        .fails(&["link", "--master", &c, "--child", &m])
-        .contains("cannot be a master"));
-    assert!(cli
-        .fails(&["link", "--master", &m, "--child", &m])
-        .contains("itself"));
-    assert!(cli
-        .fails(&["link", "--master", &m, "--child", "999999"])
-        .contains("does not exist"));
+    cli.refuses(&["link", "--master", &m, "--child", &c], "already linked");
+    cli.refuses(
+        &["link", "--master", &c, "--child", &m],
+        "cannot be a master",
+    );
+    cli.refuses(&["link", "--master", &m, "--child", &m], "itself");
+    cli.refuses(
+        &["link", "--master", &m, "--child", "999999"],
+        "does not exist",
+    );
     assert_eq!(
         cli.ok(&["unlink", "--master", &m, "--child", &c]),
         json!({"master_id": master, "child_id": child, "unlinked": true})
     );
-    assert!(cli
-        .fails(&["unlink", "--master", &m, "--child", &c])
-        .contains("is not linked"));
+    cli.refuses(&["unlink", "--master", &m, "--child", &c], "is not linked");
 }
 
 #[tokio::test]
 async fn seed_demo_creates_once_and_prints_fresh_tokens() {
-    let cli = Cli::new();
+    let cli = Env::new();
     let first = cli.ok(&["seed", "demo"]);
     assert_eq!(first["seeded_now"], true);
     let users = first["users"].as_array().unwrap();
@@ -458,12 +302,12 @@ async fn seed_demo_creates_once_and_prints_fresh_tokens() {
         assert_eq!(a["user_id"], b["user_id"], "same demo users");
         assert_ne!(a["token"], b["token"], "fresh tokens");
     }
-    let ctx = ctx_for(&cli);
+    let ctx = cli.ctx();
     let mut types = std::collections::BTreeSet::new();
     for user in users {
         let id = user["user_id"].as_i64().unwrap();
-        tests::assert_invariants(&ctx, id).await;
-        for e in tests::entries(&ctx, id).await {
+        assert_invariants(&ctx, id).await;
+        for e in entries(&ctx, id).await {
             types.insert(e.entry_type.as_str());
         }
     }

@@ -5,7 +5,7 @@ use shared::db::ids::{DEFAULT_BLOCK_SIZE, MAX_ID};
 use shared::Ctx;
 use std::collections::HashSet;
 use std::sync::Arc;
-use tests::{client, test_ctx, RequestCounter};
+use tests::dynamo::{client, test_ctx, RequestCounter};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ids_are_unique_across_containers_and_cheap() {

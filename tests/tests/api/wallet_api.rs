@@ -13,7 +13,6 @@
 //! (`IdempotentParameterMismatchException`).
 
 use lambda_http::http::HeaderValue;
-use lambda_http::Request;
 use serde_json::{json, Value};
 use shared::auth::{create_token, revoke_token, Ability};
 use shared::currency::Currency;
@@ -22,95 +21,17 @@ use shared::ledger::apply::{commit, EventStatus, Movement};
 use shared::ledger::EntryType;
 use shared::Ctx;
 use std::collections::HashMap;
-use tests::*;
+use std::ops::Range;
+use tests::dynamo::{partition, test_ctx, test_ctx_with, TestCtx};
+use tests::events::Event;
+use tests::expect::{empty_page, paginated};
+use tests::fixtures::{api_key, creator, eur_details, usd_details, Creator, Profile};
+use tests::http::{bearer, error, ok, Reply, Req, Route, BAD_LIMIT, BAD_PAGE, UNAUTHENTICATED};
+use tests::invariants::{account, assert_invariants, entries};
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// The sample event `name` with another raw query string, parsed by lambda_http
-/// as the Lambda runtime would. (lambda_http reads `rawQueryString`; the
-/// `queryStringParameters` map is filled in API Gateway's style to keep the event
-/// realistic.)
-fn with_query(name: &str, raw_query: &str) -> Request {
-    let mut event = load_event(name);
-    event["rawQueryString"] = json!(raw_query);
-    let mut params: Vec<(String, String)> = Vec::new();
-    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match params.iter_mut().find(|(name, _)| name == k) {
-            Some((_, existing)) => {
-                existing.push(',');
-                existing.push_str(v);
-            }
-            None => params.push((k.to_owned(), v.to_owned())),
-        }
-    }
-    let obj = event.as_object_mut().expect("event object");
-    if params.is_empty() {
-        obj.remove("queryStringParameters");
-    } else {
-        let map: serde_json::Map<String, Value> =
-            params.into_iter().map(|(k, v)| (k, json!(v))).collect();
-        obj.insert("queryStringParameters".into(), Value::Object(map));
-    }
-    lambda_http::request::from_str(&event.to_string()).expect("lambda_http parses the event")
-}
-
-fn authed(req: Request, token: &str) -> Request {
-    with_auth(req, Some(&bearer(token)))
-}
-
-async fn wallet_call(t: &TestCtx, req: Request) -> (u16, Value) {
-    status_and_json(wallet::handle(t, req).await)
-}
-
-async fn affiliate_call(t: &TestCtx, req: Request) -> (u16, Value) {
-    status_and_json(affiliate::handle(t, req).await)
-}
-
-/// GET /api/wallet?<query> with `token`.
-async fn get_wallet(t: &TestCtx, token: &str, query: &str) -> (u16, Value) {
-    wallet_call(t, authed(with_query("wallet_ok", query), token)).await
-}
-
-/// GET /api/wallet/affiliate?<query> with `token`.
-async fn get_affiliate(t: &TestCtx, token: &str, query: &str) -> (u16, Value) {
-    affiliate_call(t, authed(with_query("affiliate_ok", query), token)).await
-}
-
-const UNAUTHENTICATED: &str = "Unauthenticated.";
-const BAD_PAGE: &str = "The page must be an integer of at least 1.";
-const BAD_LIMIT: &str = "The limit must be an integer between 1 and 100.";
-
-fn paginated(
-    data: Vec<Value>,
-    current_page: i64,
-    per_page: i64,
-    total: i64,
-    last_page: i64,
-    from: Option<i64>,
-    to: Option<i64>,
-) -> Value {
-    json!({
-        "data": data,
-        "current_page": current_page,
-        "per_page": per_page,
-        "total": total,
-        "last_page": last_page,
-        "from": from,
-        "to": to,
-    })
-}
-
-fn empty_page(current_page: i64, per_page: i64, total: i64, last_page: i64) -> Value {
-    paginated(vec![], current_page, per_page, total, last_page, None, None)
-}
-
-async fn applied(ctx: &Ctx, event: Value) {
-    let r = apply(ctx, event.clone()).await;
-    assert_eq!(r.status, EventStatus::Applied, "{event} -> {r:?}");
-}
 
 /// Stored entries of a user by event id.
 async fn by_event(ctx: &Ctx, user_id: i64) -> HashMap<String, Entry> {
@@ -121,19 +42,34 @@ async fn by_event(ctx: &Ctx, user_id: i64) -> HashMap<String, Entry> {
         .collect()
 }
 
-/// The expected transaction item of the entry of `event_id`. Everything but
-/// the id is given by the test; the amount is also checked against the store.
-#[allow(clippy::too_many_arguments)]
-fn item(
+/// The direction the API shows for each entry type (SPEC 4.1), written out.
+fn direction(entry_type: &str) -> &'static str {
+    match entry_type {
+        "product_earning" | "affiliate_earning" => "credit",
+        "refund" | "fee" | "withdrawal" => "debit",
+        "hold" | "release_hold" | "pending" => "transfer",
+        other => panic!("no direction for {other}"),
+    }
+}
+
+/// An expected transaction item: (event id, amount, type, `created_at`, title).
+type Row<'a> = (&'a str, i64, &'a str, &'a str, Option<&'a str>);
+
+/// The expected items of these rows, in this order.
+fn expected_items(
     stored: &HashMap<String, Entry>,
-    event_id: &str,
-    amount: i64,
-    entry_type: &str,
-    created_at: &str,
-    title: Value,
-    direction: &str,
     currency_code: &str,
-) -> Value {
+    rows: &[Row],
+) -> Vec<Value> {
+    rows.iter()
+        .map(|row| item(stored, *row, currency_code))
+        .collect()
+}
+
+/// The expected transaction item of the entry of the row's event. Everything
+/// but the id is given by the test; the amount is also checked against the store.
+fn item(stored: &HashMap<String, Entry>, row: Row, currency_code: &str) -> Value {
+    let (event_id, amount, entry_type, created_at, title) = row;
     let e = stored
         .get(event_id)
         .unwrap_or_else(|| panic!("no stored entry for event {event_id}"));
@@ -144,26 +80,23 @@ fn item(
         "type": entry_type,
         "created_at": created_at,
         "title": title,
-        "direction": direction,
+        "direction": direction(entry_type),
         "currency_code": currency_code,
     })
 }
 
-/// A product earning available at once.
-fn earning(event_id: &str, user_id: i64, amount: i64, occurred_at: &str) -> Value {
-    json!({"kind": "product_earning", "event_id": event_id, "user_id": user_id,
-           "amount": amount, "title": format!("Sale {event_id}"), "hold_seconds": 0,
-           "occurred_at": occurred_at})
+/// A product earning available at once, titled `Sale <event id>`.
+fn sale(user_id: i64, event_id: &str, amount: i64, occurred_at: &str) -> Event {
+    Event::product_earning(user_id, event_id, amount)
+        .title(&format!("Sale {event_id}"))
+        .occurred_at(occurred_at)
 }
 
-fn affiliate_earning(event_id: &str, user_id: i64, amount: i64, occurred_at: &str) -> Value {
-    json!({"kind": "affiliate_earning", "event_id": event_id, "user_id": user_id,
-           "amount": amount, "title": format!("Referral {event_id}"), "hold_seconds": 0,
-           "occurred_at": occurred_at})
-}
-
-fn usd_details() -> Value {
-    json!({"account_number": "1", "routing_number": "2"})
+/// An affiliate earning available at once, titled `Referral <event id>`.
+fn referral(user_id: i64, event_id: &str, amount: i64, occurred_at: &str) -> Event {
+    Event::affiliate_earning(user_id, event_id, amount)
+        .title(&format!("Referral {event_id}"))
+        .occurred_at(occurred_at)
 }
 
 /// Commits one movement directly (no event), reading the account first.
@@ -198,126 +131,65 @@ async fn commit_movement(
 // ---------------------------------------------------------------------------
 
 /// Applies the nine-entry history of `ok_*` tests and returns its user.
-async fn full_history(t: &TestCtx, user: &TestUser) {
-    let u = user.user_id;
+async fn full_history(t: &TestCtx, user: &Creator) {
+    let u = user.id;
     for ev in [
-        json!({"kind":"product_earning","event_id":"p1","user_id":u,"amount":550,"title":"Money for a photo","hold_seconds":0,"occurred_at":"2026-04-01T10:00:00Z"}),
-        json!({"kind":"product_earning","event_id":"p2","user_id":u,"amount":1000,"hold_seconds":3600,"occurred_at":"2026-04-02T11:30:15Z"}),
-        json!({"kind":"affiliate_earning","event_id":"a1","user_id":u,"amount":220,"title":"Referral revenue","hold_seconds":0,"occurred_at":"2026-04-03T00:00:00+02:00"}),
-        json!({"kind":"fee","event_id":"f1","user_id":u,"amount":50,"title":"Service fee","occurred_at":"2026-04-04T08:00:00Z"}),
-        json!({"kind":"hold","event_id":"h1","user_id":u,"amount":100,"title":"Dispute","occurred_at":"2026-04-05T09:00:00Z"}),
-        json!({"kind":"release_hold","event_id":"rh1","user_id":u,"hold_event_id":"h1","title":"Dispute resolved","occurred_at":"2026-04-06T09:00:00Z"}),
+        Event::product_earning(u, "p1", 550)
+            .title("Money for a photo")
+            .occurred_at("2026-04-01T10:00:00Z"),
+        Event::product_earning(u, "p2", 1000)
+            .hold_seconds(3600)
+            .occurred_at("2026-04-02T11:30:15Z"),
+        Event::affiliate_earning(u, "a1", 220)
+            .title("Referral revenue")
+            .occurred_at("2026-04-03T00:00:00+02:00"),
+        Event::fee(u, "f1", 50)
+            .title("Service fee")
+            .occurred_at("2026-04-04T08:00:00Z"),
+        Event::hold(u, "h1", 100)
+            .title("Dispute")
+            .occurred_at("2026-04-05T09:00:00Z"),
+        Event::release_hold(u, "rh1", "h1")
+            .title("Dispute resolved")
+            .occurred_at("2026-04-06T09:00:00Z"),
         // written after the others but dated earlier: the list follows write order
-        json!({"kind":"refund","event_id":"r1","user_id":u,"amount":300,"title":"Refund","occurred_at":"2026-03-15T12:00:00Z"}),
-        json!({"kind":"affiliate_earning","event_id":"a2","user_id":u,"amount":330,"title":"Held referral","hold_seconds":60,"occurred_at":"2026-04-08T23:59:59Z"}),
-        json!({"kind":"release_hold","event_id":"rh2","user_id":u,"hold_event_id":"p2","occurred_at":"2026-04-09T00:00:01Z"}),
+        Event::refund(u, "r1", 300)
+            .title("Refund")
+            .occurred_at("2026-03-15T12:00:00Z"),
+        Event::affiliate_earning(u, "a2", 330)
+            .hold_seconds(60)
+            .title("Held referral")
+            .occurred_at("2026-04-08T23:59:59Z"),
+        Event::release_hold(u, "rh2", "p2").occurred_at("2026-04-09T00:00:01Z"),
     ] {
-        applied(t, ev).await;
+        t.applied(ev).await;
     }
 }
 
 #[tokio::test]
 async fn wallet_ok_shows_exact_balances_and_every_entry_newest_first() {
     let t = test_ctx().await;
-    let user = new_user(&t, Currency::Usd).await;
+    let user = creator(&t, Profile::new(Currency::Usd)).await;
     full_history(&t, &user).await;
-    let s = by_event(&t, user.user_id).await;
+    let s = by_event(&t, user.id).await;
     assert_eq!(s.len(), 9);
 
-    let (status, body) = wallet_call(&t, authed(request("wallet_ok"), &user.token)).await;
-    assert_eq!(status, 200, "{body}");
-    let items = vec![
-        item(
-            &s,
-            "rh2",
-            1000,
-            "release_hold",
-            "2026-04-09 00:00:01",
-            json!(null),
-            "transfer",
-            "USD",
-        ),
-        item(
-            &s,
-            "a2",
-            330,
-            "affiliate_earning",
-            "2026-04-08 23:59:59",
-            json!("Held referral"),
-            "credit",
-            "USD",
-        ),
-        item(
-            &s,
-            "r1",
-            300,
-            "refund",
-            "2026-03-15 12:00:00",
-            json!("Refund"),
-            "debit",
-            "USD",
-        ),
-        item(
-            &s,
-            "rh1",
-            100,
-            "release_hold",
-            "2026-04-06 09:00:00",
-            json!("Dispute resolved"),
-            "transfer",
-            "USD",
-        ),
-        item(
-            &s,
-            "h1",
-            100,
-            "hold",
-            "2026-04-05 09:00:00",
-            json!("Dispute"),
-            "transfer",
-            "USD",
-        ),
-        item(
-            &s,
-            "f1",
-            50,
-            "fee",
-            "2026-04-04 08:00:00",
-            json!("Service fee"),
-            "debit",
-            "USD",
-        ),
-        item(
-            &s,
-            "a1",
-            220,
-            "affiliate_earning",
-            "2026-04-02 22:00:00",
-            json!("Referral revenue"),
-            "credit",
-            "USD",
-        ),
-        item(
-            &s,
-            "p2",
-            1000,
-            "product_earning",
-            "2026-04-02 11:30:15",
-            json!(null),
-            "credit",
-            "USD",
-        ),
-        item(
-            &s,
-            "p1",
-            550,
-            "product_earning",
-            "2026-04-01 10:00:00",
-            json!("Money for a photo"),
-            "credit",
-            "USD",
-        ),
-    ];
+    let body = t
+        .sample(Route::Wallet, "wallet_ok", Some(&user.token))
+        .await
+        .body_of_200();
+    #[rustfmt::skip]
+    let items = expected_items(&s, "USD", &[
+        ("rh2", 1000, "release_hold", "2026-04-09 00:00:01", None),
+        ("a2", 330, "affiliate_earning", "2026-04-08 23:59:59", Some("Held referral")),
+        ("r1", 300, "refund", "2026-03-15 12:00:00", Some("Refund")),
+        ("rh1", 100, "release_hold", "2026-04-06 09:00:00", Some("Dispute resolved")),
+        ("h1", 100, "hold", "2026-04-05 09:00:00", Some("Dispute")),
+        ("f1", 50, "fee", "2026-04-04 08:00:00", Some("Service fee")),
+        ("a1", 220, "affiliate_earning", "2026-04-02 22:00:00", Some("Referral revenue")),
+        ("p2", 1000, "product_earning", "2026-04-02 11:30:15", None),
+        ("p1", 550, "product_earning", "2026-04-01 10:00:00", Some("Money for a photo")),
+    ]);
     // available 550+220-50-100+100-300+1000; hold 1000+100-100+330-1000
     assert_eq!(
         body,
@@ -329,40 +201,25 @@ async fn wallet_ok_shows_exact_balances_and_every_entry_newest_first() {
             "transactions": paginated(items, 1, 10, 9, 1, Some(1), Some(9)),
         }))
     );
-    assert_invariants(&t, user.user_id).await;
+    assert_invariants(&t, user.id).await;
 }
 
 #[tokio::test]
 async fn affiliate_ok_shows_only_affiliate_earnings() {
     let t = test_ctx().await;
-    let user = new_user(&t, Currency::Usd).await;
+    let user = creator(&t, Profile::new(Currency::Usd)).await;
     full_history(&t, &user).await;
-    let s = by_event(&t, user.user_id).await;
+    let s = by_event(&t, user.id).await;
 
-    let (status, body) = affiliate_call(&t, authed(request("affiliate_ok"), &user.token)).await;
-    assert_eq!(status, 200, "{body}");
-    let items = vec![
-        item(
-            &s,
-            "a2",
-            330,
-            "affiliate_earning",
-            "2026-04-08 23:59:59",
-            json!("Held referral"),
-            "credit",
-            "USD",
-        ),
-        item(
-            &s,
-            "a1",
-            220,
-            "affiliate_earning",
-            "2026-04-02 22:00:00",
-            json!("Referral revenue"),
-            "credit",
-            "USD",
-        ),
-    ];
+    let body = t
+        .sample(Route::Affiliate, "affiliate_ok", Some(&user.token))
+        .await
+        .body_of_200();
+    #[rustfmt::skip]
+    let items = expected_items(&s, "USD", &[
+        ("a2", 330, "affiliate_earning", "2026-04-08 23:59:59", Some("Held referral")),
+        ("a1", 220, "affiliate_earning", "2026-04-02 22:00:00", Some("Referral revenue")),
+    ]);
     assert_eq!(
         body,
         ok(json!({
@@ -378,67 +235,37 @@ async fn affiliate_ok_shows_only_affiliate_earnings() {
 #[tokio::test]
 async fn list_order_is_write_order_not_id_or_date_order() {
     let t = test_ctx().await;
-    let user = new_user(&t, Currency::Usd).await;
-    let other_container = Ctx::new(client(&RequestCounter::default()), t.config.clone());
-    let u = user.user_id;
-    applied(
-        &other_container,
-        earning("x1", u, 11, "2026-05-02T00:00:00Z"),
-    )
-    .await;
-    applied(&t, earning("x2", u, 22, "2026-05-01T00:00:00Z")).await;
-    applied(
-        &other_container,
-        earning("x3", u, 33, "2026-04-30T00:00:00Z"),
-    )
-    .await;
+    let user = creator(&t, Profile::new(Currency::Usd)).await;
+    let other_container = t.other_container();
+    let u = user.id;
+    other_container
+        .applied(sale(u, "x1", 11, "2026-05-02T00:00:00Z"))
+        .await;
+    t.applied(sale(u, "x2", 22, "2026-05-01T00:00:00Z")).await;
+    other_container
+        .applied(sale(u, "x3", 33, "2026-04-30T00:00:00Z"))
+        .await;
     let s = by_event(&t, u).await;
     assert!(
         s["x1"].id > s["x2"].id,
         "the second container's ids are higher"
     );
 
-    let expected = vec![
-        item(
-            &s,
-            "x3",
-            33,
-            "product_earning",
-            "2026-04-30 00:00:00",
-            json!("Sale x3"),
-            "credit",
-            "USD",
-        ),
-        item(
-            &s,
-            "x2",
-            22,
-            "product_earning",
-            "2026-05-01 00:00:00",
-            json!("Sale x2"),
-            "credit",
-            "USD",
-        ),
-        item(
-            &s,
-            "x1",
-            11,
-            "product_earning",
-            "2026-05-02 00:00:00",
-            json!("Sale x1"),
-            "credit",
-            "USD",
-        ),
-    ];
-    let (status, body) = get_wallet(&t, &user.token, "").await;
-    assert_eq!(status, 200);
+    #[rustfmt::skip]
+    let expected = expected_items(&s, "USD", &[
+        ("x3", 33, "product_earning", "2026-04-30 00:00:00", Some("Sale x3")),
+        ("x2", 22, "product_earning", "2026-05-01 00:00:00", Some("Sale x2")),
+        ("x1", 11, "product_earning", "2026-05-02 00:00:00", Some("Sale x1")),
+    ]);
+    let body = t.wallet(&user.token, "").await.body_of_200();
     assert_eq!(
         body["data"]["transactions"],
         paginated(expected.clone(), 1, 10, 3, 1, Some(1), Some(3))
     );
     // the same order through the range-query path (pages 2 and 3 of limit 1)
     for page in 1..=3i64 {
-        let (status, body) = get_wallet(&t, &user.token, &format!("page={page}&limit=1")).await;
+        let Reply { status, body, .. } =
+            t.wallet(&user.token, &format!("page={page}&limit=1")).await;
         assert_eq!(status, 200);
         let idx = usize::try_from(page - 1).unwrap_or(0);
         assert_eq!(
@@ -463,10 +290,12 @@ async fn list_order_is_write_order_not_id_or_date_order() {
 #[tokio::test]
 async fn empty_wallet_of_a_new_user() {
     let t = test_ctx().await;
-    let user = new_user(&t, Currency::Usd).await;
+    let user = creator(&t, Profile::new(Currency::Usd)).await;
 
-    let (status, body) = wallet_call(&t, authed(request("wallet_ok"), &user.token)).await;
-    assert_eq!(status, 200);
+    let body = t
+        .sample(Route::Wallet, "wallet_ok", Some(&user.token))
+        .await
+        .body_of_200();
     assert_eq!(
         body,
         ok(json!({
@@ -479,8 +308,10 @@ async fn empty_wallet_of_a_new_user() {
         }))
     );
 
-    let (status, body) = affiliate_call(&t, authed(request("affiliate_ok"), &user.token)).await;
-    assert_eq!(status, 200);
+    let body = t
+        .sample(Route::Affiliate, "affiliate_ok", Some(&user.token))
+        .await
+        .body_of_200();
     assert_eq!(
         body,
         ok(json!({
@@ -491,11 +322,15 @@ async fn empty_wallet_of_a_new_user() {
     );
 
     // page 2 of an empty list: past the end, not an error
-    let (status, body) = wallet_call(&t, authed(request("wallet_page2"), &user.token)).await;
-    assert_eq!(status, 200);
+    let body = t
+        .sample(Route::Wallet, "wallet_page2", Some(&user.token))
+        .await
+        .body_of_200();
     assert_eq!(body["data"]["transactions"], empty_page(2, 2, 0, 1));
-    let (status, body) = affiliate_call(&t, authed(request("affiliate_page2"), &user.token)).await;
-    assert_eq!(status, 200);
+    let body = t
+        .sample(Route::Affiliate, "affiliate_page2", Some(&user.token))
+        .await
+        .body_of_200();
     assert_eq!(body["data"]["transactions"], empty_page(2, 1, 0, 1));
 }
 
@@ -503,18 +338,68 @@ async fn empty_wallet_of_a_new_user() {
 // 3. Pages
 // ---------------------------------------------------------------------------
 
+/// A case of a paginated list: the query, the range of the (newest first)
+/// items shown, [current_page, per_page, total, last_page], (from, to).
+type PageCase<'a> = (&'a str, Range<usize>, [i64; 4], Option<(i64, i64)>);
+
+/// The expected page: `items[range]` and the numbers of the case.
+fn page_of(
+    items: &[Value],
+    range: Range<usize>,
+    numbers: [i64; 4],
+    from_to: Option<(i64, i64)>,
+) -> Value {
+    let [current_page, per_page, total, last_page] = numbers;
+    let (from, to) = (from_to.map(|f| f.0), from_to.map(|f| f.1));
+    paginated(
+        items[range].to_vec(),
+        current_page,
+        per_page,
+        total,
+        last_page,
+        from,
+        to,
+    )
+}
+
+/// The pages of one list of one user.
+struct Pages<'a> {
+    route: Route,
+    token: &'a str,
+    /// Every item of the list, newest first.
+    newest_first: &'a [Value],
+    /// The whole envelope around a page.
+    data: &'a dyn Fn(Value) -> Value,
+}
+
+impl Pages<'_> {
+    /// Each case by its query string, then each sample event: a 200 with
+    /// exactly the page of the case.
+    async fn assert(&self, t: &TestCtx, queries: Vec<PageCase<'_>>, samples: Vec<PageCase<'_>>) {
+        for (by_query, cases) in [(true, queries), (false, samples)] {
+            for (query, range, numbers, from_to) in cases {
+                let Reply { status, body, .. } = match (by_query, self.route) {
+                    (true, Route::Affiliate) => t.affiliate(self.token, query).await,
+                    (true, _) => t.wallet(self.token, query).await,
+                    (false, route) => t.sample(route, query, Some(self.token)).await,
+                };
+                assert_eq!(status, 200, "{query}: {body}");
+                let page = page_of(self.newest_first, range, numbers, from_to);
+                assert_eq!(body, (self.data)(page), "{query}");
+            }
+        }
+    }
+}
+
 /// Five product earnings e1..e5 (amounts 101..105), written in that order.
 async fn five_earnings(t: &TestCtx, user_id: i64) -> Vec<Value> {
     for i in 1..=5 {
-        applied(
-            t,
-            earning(
-                &format!("e{i}"),
-                user_id,
-                100 + i,
-                &format!("2026-04-0{i}T0{i}:00:00Z"),
-            ),
-        )
+        t.applied(sale(
+            user_id,
+            &format!("e{i}"),
+            100 + i,
+            &format!("2026-04-0{i}T0{i}:00:00Z"),
+        ))
         .await;
     }
     let s = by_event(t, user_id).await;
@@ -523,12 +408,13 @@ async fn five_earnings(t: &TestCtx, user_id: i64) -> Vec<Value> {
         .map(|i| {
             item(
                 &s,
-                &format!("e{i}"),
-                100 + i,
-                "product_earning",
-                &format!("2026-04-0{i} 0{i}:00:00"),
-                json!(format!("Sale e{i}")),
-                "credit",
+                (
+                    &format!("e{i}"),
+                    100 + i,
+                    "product_earning",
+                    &format!("2026-04-0{i} 0{i}:00:00"),
+                    Some(&format!("Sale e{i}")),
+                ),
                 "USD",
             )
         })
@@ -538,9 +424,8 @@ async fn five_earnings(t: &TestCtx, user_id: i64) -> Vec<Value> {
 #[tokio::test]
 async fn wallet_pages_have_exact_bounds() {
     let t = test_ctx().await;
-    let user = new_user(&t, Currency::Usd).await;
-    let newest_first = five_earnings(&t, user.user_id).await; // e5, e4, e3, e2, e1
-    let v = |range: std::ops::Range<usize>| newest_first[range].to_vec();
+    let user = creator(&t, Profile::new(Currency::Usd)).await;
+    let newest_first = five_earnings(&t, user.id).await; // e5, e4, e3, e2, e1
     let wallet_data = |transactions: Value| {
         ok(json!({
             "available": 515, "hold": 0, "pending": 0, "total": 515,
@@ -551,129 +436,78 @@ async fn wallet_pages_have_exact_bounds() {
         }))
     };
 
-    // events/wallet_page2.json: page=2&limit=2
-    let (status, body) = wallet_call(&t, authed(request("wallet_page2"), &user.token)).await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        body,
-        wallet_data(paginated(v(2..4), 2, 2, 5, 3, Some(3), Some(4)))
-    );
-
-    let cases: Vec<(&str, Value)> = vec![
-        (
-            "page=1&limit=2",
-            paginated(v(0..2), 1, 2, 5, 3, Some(1), Some(2)),
-        ),
-        (
-            "page=3&limit=2",
-            paginated(v(4..5), 3, 2, 5, 3, Some(5), Some(5)),
-        ),
-        ("page=4&limit=2", empty_page(4, 2, 5, 3)),
-        (
-            "page=5&limit=1",
-            paginated(v(4..5), 5, 1, 5, 5, Some(5), Some(5)),
-        ),
-        ("page=6&limit=1", empty_page(6, 1, 5, 5)),
-        ("limit=5", paginated(v(0..5), 1, 5, 5, 1, Some(1), Some(5))),
-        ("page=2&limit=5", empty_page(2, 5, 5, 1)),
-        (
-            "page=1&limit=100",
-            paginated(v(0..5), 1, 100, 5, 1, Some(1), Some(5)),
-        ),
-        (
-            "page=2&limit=4",
-            paginated(v(4..5), 2, 4, 5, 2, Some(5), Some(5)),
-        ),
+    // (query, the items shown, [current_page, per_page, total, last_page], (from, to))
+    #[rustfmt::skip]
+    let cases: Vec<PageCase> = vec![
+        ("page=1&limit=2", 0..2, [1, 2, 5, 3], Some((1, 2))),
+        ("page=3&limit=2", 4..5, [3, 2, 5, 3], Some((5, 5))),
+        ("page=4&limit=2", 0..0, [4, 2, 5, 3], None),
+        ("page=5&limit=1", 4..5, [5, 1, 5, 5], Some((5, 5))),
+        ("page=6&limit=1", 0..0, [6, 1, 5, 5], None),
+        ("limit=5", 0..5, [1, 5, 5, 1], Some((1, 5))),
+        ("page=2&limit=5", 0..0, [2, 5, 5, 1], None),
+        ("page=1&limit=100", 0..5, [1, 100, 5, 1], Some((1, 5))),
+        ("page=2&limit=4", 4..5, [2, 4, 5, 2], Some((5, 5))),
         // leading zeros and percent-encoded digits are the same numbers
-        (
-            "page=002&limit=02",
-            paginated(v(2..4), 2, 2, 5, 3, Some(3), Some(4)),
-        ),
-        (
-            "page=%32&limit=%32",
-            paginated(v(2..4), 2, 2, 5, 3, Some(3), Some(4)),
-        ),
-        (
-            "page=0001&limit=0100",
-            paginated(v(0..5), 1, 100, 5, 1, Some(1), Some(5)),
-        ),
+        ("page=002&limit=02", 2..4, [2, 2, 5, 3], Some((3, 4))),
+        ("page=%32&limit=%32", 2..4, [2, 2, 5, 3], Some((3, 4))),
+        ("page=0001&limit=0100", 0..5, [1, 100, 5, 1], Some((1, 5))),
         // other parameters are ignored
-        (
-            "limit=2&sort=asc&page=2",
-            paginated(v(2..4), 2, 2, 5, 3, Some(3), Some(4)),
-        ),
+        ("limit=2&sort=asc&page=2", 2..4, [2, 2, 5, 3], Some((3, 4))),
         // an empty value means absent
-        (
-            "page=&limit=",
-            paginated(v(0..5), 1, 10, 5, 1, Some(1), Some(5)),
-        ),
-        (
-            "page=&limit=2",
-            paginated(v(0..2), 1, 2, 5, 3, Some(1), Some(2)),
-        ),
-        ("page=2&limit=", empty_page(2, 10, 5, 1)),
+        ("page=&limit=", 0..5, [1, 10, 5, 1], Some((1, 5))),
+        ("page=&limit=2", 0..2, [1, 2, 5, 3], Some((1, 2))),
+        ("page=2&limit=", 0..0, [2, 10, 5, 1], None),
         // huge pages are past the end, not errors
-        ("page=9223372036854775807", empty_page(i64::MAX, 10, 5, 1)),
-        (
-            "page=9223372036854775807&limit=100",
-            empty_page(i64::MAX, 100, 5, 1),
-        ),
-        (
-            "page=9223372036854775807&limit=1",
-            empty_page(i64::MAX, 1, 5, 5),
-        ),
-        (
-            "page=00009223372036854775807&limit=1",
-            empty_page(i64::MAX, 1, 5, 5),
-        ),
-        (
-            "page=4611686018427387904&limit=2",
-            empty_page(4_611_686_018_427_387_904, 2, 5, 3),
-        ),
+        ("page=9223372036854775807", 0..0, [i64::MAX, 10, 5, 1], None),
+        ("page=9223372036854775807&limit=100", 0..0, [i64::MAX, 100, 5, 1], None),
+        ("page=9223372036854775807&limit=1", 0..0, [i64::MAX, 1, 5, 5], None),
+        ("page=00009223372036854775807&limit=1", 0..0, [i64::MAX, 1, 5, 5], None),
+        ("page=4611686018427387904&limit=2", 0..0, [4_611_686_018_427_387_904, 2, 5, 3], None),
     ];
-    for (query, transactions) in cases {
-        let (status, body) = get_wallet(&t, &user.token, query).await;
-        assert_eq!(status, 200, "{query}: {body}");
-        assert_eq!(body, wallet_data(transactions), "{query}");
-    }
-
-    // events/wallet_past_end.json (page=99&limit=10), wallet_huge_page.json,
-    // wallet_empty_params.json
-    let (status, body) = wallet_call(&t, authed(request("wallet_past_end"), &user.token)).await;
-    assert_eq!(status, 200);
-    assert_eq!(body, wallet_data(empty_page(99, 10, 5, 1)));
-    let (status, body) = wallet_call(&t, authed(request("wallet_huge_page"), &user.token)).await;
-    assert_eq!(status, 200);
-    assert_eq!(body, wallet_data(empty_page(i64::MAX, 10, 5, 1)));
-    let (status, body) = wallet_call(&t, authed(request("wallet_empty_params"), &user.token)).await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        body,
-        wallet_data(paginated(v(0..5), 1, 10, 5, 1, Some(1), Some(5)))
-    );
+    // The sample events: page=2&limit=2, page=99&limit=10, a huge page, and
+    // empty parameters.
+    let samples: Vec<PageCase> = vec![
+        ("wallet_page2", 2..4, [2, 2, 5, 3], Some((3, 4))),
+        ("wallet_past_end", 0..0, [99, 10, 5, 1], None),
+        ("wallet_huge_page", 0..0, [i64::MAX, 10, 5, 1], None),
+        ("wallet_empty_params", 0..5, [1, 10, 5, 1], Some((1, 5))),
+    ];
+    let pages = Pages {
+        route: Route::Wallet,
+        token: &user.token,
+        newest_first: &newest_first,
+        data: &wallet_data,
+    };
+    pages.assert(&t, cases, samples).await;
 }
 
 #[tokio::test]
 async fn affiliate_pages_have_exact_bounds() {
     let t = test_ctx().await;
-    let user = new_user(&t, Currency::Usd).await;
-    let u = user.user_id;
+    let user = creator(&t, Profile::new(Currency::Usd)).await;
+    let u = user.id;
     // affiliate earnings interleaved with other entries
-    applied(&t, affiliate_earning("r1", u, 201, "2026-04-01T00:00:01Z")).await;
-    applied(&t, earning("s1", u, 5000, "2026-04-01T00:00:02Z")).await;
-    applied(&t, affiliate_earning("r2", u, 202, "2026-04-01T00:00:03Z")).await;
-    applied(&t, json!({"kind":"fee","event_id":"f1","user_id":u,"amount":7,"occurred_at":"2026-04-01T00:00:04Z"})).await;
-    applied(&t, affiliate_earning("r3", u, 203, "2026-04-01T00:00:05Z")).await;
+    t.applied(referral(u, "r1", 201, "2026-04-01T00:00:01Z"))
+        .await;
+    t.applied(sale(u, "s1", 5000, "2026-04-01T00:00:02Z")).await;
+    t.applied(referral(u, "r2", 202, "2026-04-01T00:00:03Z"))
+        .await;
+    t.applied(Event::fee(u, "f1", 7).occurred_at("2026-04-01T00:00:04Z"))
+        .await;
+    t.applied(referral(u, "r3", 203, "2026-04-01T00:00:05Z"))
+        .await;
     let s = by_event(&t, u).await;
     let r = |i: i64| {
         item(
             &s,
-            &format!("r{i}"),
-            200 + i,
-            "affiliate_earning",
-            &format!("2026-04-01 00:00:0{}", 2 * i - 1),
-            json!(format!("Referral r{i}")),
-            "credit",
+            (
+                &format!("r{i}"),
+                200 + i,
+                "affiliate_earning",
+                &format!("2026-04-01 00:00:0{}", 2 * i - 1),
+                Some(&format!("Referral r{i}")),
+            ),
             "USD",
         )
     };
@@ -681,58 +515,31 @@ async fn affiliate_pages_have_exact_bounds() {
         ok(json!({"referral_revenue": 606, "currency_code": "USD", "transactions": transactions}))
     };
 
-    // events/affiliate_page2.json: page=2&limit=1
-    let (status, body) = affiliate_call(&t, authed(request("affiliate_page2"), &user.token)).await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        body,
-        data(paginated(vec![r(2)], 2, 1, 3, 3, Some(2), Some(2)))
-    );
-
-    let cases: Vec<(&str, Value)> = vec![
-        (
-            "",
-            paginated(vec![r(3), r(2), r(1)], 1, 10, 3, 1, Some(1), Some(3)),
-        ),
-        (
-            "page=1&limit=1",
-            paginated(vec![r(3)], 1, 1, 3, 3, Some(1), Some(1)),
-        ),
-        (
-            "page=3&limit=1",
-            paginated(vec![r(1)], 3, 1, 3, 3, Some(3), Some(3)),
-        ),
-        ("page=4&limit=1", empty_page(4, 1, 3, 3)),
-        (
-            "page=1&limit=2",
-            paginated(vec![r(3), r(2)], 1, 2, 3, 2, Some(1), Some(2)),
-        ),
-        (
-            "page=2&limit=2",
-            paginated(vec![r(1)], 2, 2, 3, 2, Some(3), Some(3)),
-        ),
-        (
-            "page=&limit=",
-            paginated(vec![r(3), r(2), r(1)], 1, 10, 3, 1, Some(1), Some(3)),
-        ),
-        (
-            "page=9223372036854775807&limit=1",
-            empty_page(i64::MAX, 1, 3, 3),
-        ),
+    let newest_first = [r(3), r(2), r(1)];
+    #[rustfmt::skip]
+    let cases: Vec<PageCase> = vec![
+        ("", 0..3, [1, 10, 3, 1], Some((1, 3))),
+        ("page=1&limit=1", 0..1, [1, 1, 3, 3], Some((1, 1))),
+        ("page=3&limit=1", 2..3, [3, 1, 3, 3], Some((3, 3))),
+        ("page=4&limit=1", 0..0, [4, 1, 3, 3], None),
+        ("page=1&limit=2", 0..2, [1, 2, 3, 2], Some((1, 2))),
+        ("page=2&limit=2", 2..3, [2, 2, 3, 2], Some((3, 3))),
+        ("page=&limit=", 0..3, [1, 10, 3, 1], Some((1, 3))),
+        ("page=9223372036854775807&limit=1", 0..0, [i64::MAX, 1, 3, 3], None),
     ];
-    for (query, transactions) in cases {
-        let (status, body) = get_affiliate(&t, &user.token, query).await;
-        assert_eq!(status, 200, "{query}: {body}");
-        assert_eq!(body, data(transactions), "{query}");
-    }
-    let (status, body) =
-        affiliate_call(&t, authed(request("affiliate_past_end"), &user.token)).await;
-    assert_eq!(status, 200);
-    assert_eq!(body, data(empty_page(99, 10, 3, 1)));
-    let (status, body) =
-        affiliate_call(&t, authed(request("affiliate_huge_page"), &user.token)).await;
-    assert_eq!(status, 200);
-    assert_eq!(body, data(empty_page(i64::MAX, 10, 3, 1)));
+    // The sample events: page=2&limit=1, page=99&limit=10, a huge page.
+    let samples: Vec<PageCase> = vec![
+        ("affiliate_page2", 1..2, [2, 1, 3, 3], Some((2, 2))),
+        ("affiliate_past_end", 0..0, [99, 10, 3, 1], None),
+        ("affiliate_huge_page", 0..0, [i64::MAX, 10, 3, 1], None),
+    ];
+    let pages = Pages {
+        route: Route::Affiliate,
+        token: &user.token,
+        newest_first: &newest_first,
+        data: &data,
+    };
+    pages.assert(&t, cases, samples).await;
 }
 
 // ---------------------------------------------------------------------------
@@ -787,14 +594,11 @@ const BAD_QUERIES: &[(&str, &str)] = &[
 #[tokio::test]
 async fn bad_page_and_limit_are_422_with_exact_messages_and_change_nothing() {
     let t = test_ctx().await;
-    let user = new_user(&t, Currency::Usd).await;
-    five_earnings(&t, user.user_id).await;
-    applied(
-        &t,
-        affiliate_earning("r1", user.user_id, 9, "2026-04-09T00:00:00Z"),
-    )
-    .await;
-    let before = partition(&t, user.user_id).await;
+    let user = creator(&t, Profile::new(Currency::Usd)).await;
+    five_earnings(&t, user.id).await;
+    t.applied(referral(user.id, "r1", 9, "2026-04-09T00:00:00Z"))
+        .await;
+    let before = partition(&t, user.id).await;
 
     // the sample events
     for (name, message) in [
@@ -803,7 +607,7 @@ async fn bad_page_and_limit_are_422_with_exact_messages_and_change_nothing() {
         ("wallet_bad_both", BAD_PAGE),
     ] {
         t.counter.reset();
-        let (status, body) = wallet_call(&t, authed(request(name), &user.token)).await;
+        let Reply { status, body, .. } = t.sample(Route::Wallet, name, Some(&user.token)).await;
         assert_eq!((status, body), (422, error(message)), "{name}");
         // authentication only (401 before 422); nothing written
         assert_eq!(t.counter.operations(), ["GetItem"], "{name}");
@@ -813,33 +617,42 @@ async fn bad_page_and_limit_are_422_with_exact_messages_and_change_nothing() {
         ("affiliate_bad_page", BAD_PAGE),
     ] {
         t.counter.reset();
-        let (status, body) = affiliate_call(&t, authed(request(name), &user.token)).await;
+        let Reply { status, body, .. } = t.sample(Route::Affiliate, name, Some(&user.token)).await;
         assert_eq!((status, body), (422, error(message)), "{name}");
         assert_eq!(t.counter.operations(), ["GetItem"], "{name}");
     }
 
     for (query, message) in BAD_QUERIES {
         t.counter.reset();
-        let (status, body) = get_wallet(&t, &user.token, query).await;
+        let Reply { status, body, .. } = t.wallet(&user.token, query).await;
         assert_eq!((status, body), (422, error(message)), "wallet ?{query}");
-        let (status, body) = get_affiliate(&t, &user.token, query).await;
+        let Reply { status, body, .. } = t.affiliate(&user.token, query).await;
         assert_eq!((status, body), (422, error(message)), "affiliate ?{query}");
         assert_eq!(t.counter.operations(), ["GetItem", "GetItem"], "{query}");
     }
 
     // authentication comes first: a bad page without a valid token is a 401
-    let (status, body) = wallet_call(&t, with_auth(request("wallet_bad_page"), None)).await;
+    let Reply { status, body, .. } = t
+        .send(
+            Route::Wallet,
+            Req::sample("wallet_bad_page").authorization(None),
+        )
+        .await;
     assert_eq!((status, body), (401, error(UNAUTHENTICATED)));
-    let (status, body) = affiliate_call(&t, with_auth(request("affiliate_bad_limit"), None)).await;
+    let Reply { status, body, .. } = t
+        .send(
+            Route::Affiliate,
+            Req::sample("affiliate_bad_limit").authorization(None),
+        )
+        .await;
     assert_eq!((status, body), (401, error(UNAUTHENTICATED)));
 
     assert_eq!(
-        partition(&t, user.user_id).await,
+        partition(&t, user.id).await,
         before,
         "a rejected request changes nothing"
     );
-    let (status, body) = get_wallet(&t, &user.token, "limit=1").await;
-    assert_eq!(status, 200);
+    let body = t.wallet(&user.token, "limit=1").await.body_of_200();
     assert_eq!(body["data"]["transactions"]["total"], json!(6));
     assert_eq!(body["data"]["available"], json!(524));
 }
@@ -857,11 +670,11 @@ async fn assert_unauthenticated(t: &TestCtx, authorization: Option<&str>, what: 
         ("affiliate_ok", false),
         ("affiliate_page2", false),
     ] {
-        let req = with_auth(request(name), authorization);
-        let (status, body) = if call_wallet {
-            wallet_call(t, req).await
+        let req = Req::sample(name).authorization(authorization).build();
+        let Reply { status, body, .. } = if call_wallet {
+            t.send(Route::Wallet, req).await
         } else {
-            affiliate_call(t, req).await
+            t.send(Route::Affiliate, req).await
         };
         assert_eq!(
             (status, body),
@@ -874,18 +687,19 @@ async fn assert_unauthenticated(t: &TestCtx, authorization: Option<&str>, what: 
 #[tokio::test]
 async fn missing_malformed_unknown_wrong_and_revoked_tokens_are_401() {
     let t = test_ctx().await;
-    let user = new_user(&t, Currency::Usd).await;
-    applied(&t, earning("e1", user.user_id, 100, "2026-04-01T00:00:00Z")).await;
+    let user = creator(&t, Profile::new(Currency::Usd)).await;
+    t.applied(sale(user.id, "e1", 100, "2026-04-01T00:00:00Z"))
+        .await;
     let (id, secret) = user.token.split_once('|').expect("sanctum token");
     let id: i64 = id.parse().expect("token id");
-    let other = new_user(&t, Currency::Usd).await;
+    let other = creator(&t, Profile::new(Currency::Usd)).await;
     let other_secret = other.token.split_once('|').map(|(_, s)| s).expect("token");
 
     // the sample events as they are (no header / a malformed one / a token of
     // id 1 that does not exist)
     for name in ["wallet_no_token", "wallet_malformed_token", "wallet_ok"] {
         t.counter.reset();
-        let (status, body) = wallet_call(&t, request(name)).await;
+        let Reply { status, body, .. } = t.send(Route::Wallet, Req::sample(name)).await;
         assert_eq!((status, body), (401, error(UNAUTHENTICATED)), "{name}");
         assert!(
             t.counter.count() <= 1,
@@ -898,7 +712,7 @@ async fn missing_malformed_unknown_wrong_and_revoked_tokens_are_401() {
         "affiliate_malformed_token",
         "affiliate_ok",
     ] {
-        let (status, body) = affiliate_call(&t, request(name)).await;
+        let Reply { status, body, .. } = t.send(Route::Affiliate, Req::sample(name)).await;
         assert_eq!((status, body), (401, error(UNAUTHENTICATED)), "{name}");
     }
 
@@ -960,19 +774,28 @@ async fn missing_malformed_unknown_wrong_and_revoked_tokens_are_401() {
     ] {
         for name in ["wallet_ok", "wallet_page2"] {
             t.counter.reset();
-            let (status, _) = wallet_call(&t, with_auth(request(name), header.as_deref())).await;
+            let Reply { status, .. } = t
+                .send(
+                    Route::Wallet,
+                    Req::sample(name).authorization(header.as_deref()),
+                )
+                .await;
             assert_eq!(status, 401);
             assert_eq!(t.counter.operations(), expected_ops, "{header:?} {name}");
         }
         t.counter.reset();
-        let (status, _) =
-            affiliate_call(&t, with_auth(request("affiliate_ok"), header.as_deref())).await;
+        let Reply { status, .. } = t
+            .send(
+                Route::Affiliate,
+                Req::sample("affiliate_ok").authorization(header.as_deref()),
+            )
+            .await;
         assert_eq!(status, 401);
         assert_eq!(t.counter.operations(), expected_ops, "{header:?} affiliate");
     }
 
     // two Authorization headers (one of them valid) are refused
-    let mut req = request("wallet_ok");
+    let mut req = Req::sample("wallet_ok").build();
     req.headers_mut().remove("authorization");
     req.headers_mut().append(
         "authorization",
@@ -982,24 +805,24 @@ async fn missing_malformed_unknown_wrong_and_revoked_tokens_are_401() {
         "authorization",
         HeaderValue::from_str(&bearer(&user.token)).expect("hv"),
     );
-    let (status, body) = wallet_call(&t, req).await;
+    let Reply { status, body, .. } = t.send(Route::Wallet, req).await;
     assert_eq!((status, body), (401, error(UNAUTHENTICATED)));
 
     // revoked: works before, 401 after, at once, on both endpoints
-    let (rid, revocable) = create_token(&t, user.user_id, Ability::All)
+    let (rid, revocable) = create_token(&t, user.id, Ability::All)
         .await
         .expect("token");
-    let (kid, key) = create_token(&t, user.user_id, Ability::TransactionsRead)
+    let (kid, key) = create_token(&t, user.id, Ability::TransactionsRead)
         .await
         .expect("key");
-    assert_eq!(get_wallet(&t, &revocable, "").await.0, 200);
-    assert_eq!(get_affiliate(&t, &key, "").await.0, 200);
+    assert_eq!(t.wallet(&revocable, "").await.status, 200);
+    assert_eq!(t.affiliate(&key, "").await.status, 200);
     revoke_token(&t, rid).await.expect("revoke");
     revoke_token(&t, kid).await.expect("revoke");
     assert_unauthenticated(&t, Some(&bearer(&revocable)), "revoked token").await;
     assert_unauthenticated(&t, Some(&bearer(&key)), "revoked api key").await;
     t.counter.reset();
-    assert_eq!(get_wallet(&t, &revocable, "").await.0, 401);
+    assert_eq!(t.wallet(&revocable, "").await.status, 401);
     assert_eq!(
         t.counter.operations(),
         ["GetItem"],
@@ -1007,37 +830,35 @@ async fn missing_malformed_unknown_wrong_and_revoked_tokens_are_401() {
     );
 
     // the user's own token still works and sees the one entry
-    let (status, body) = get_wallet(&t, &user.token, "").await;
-    assert_eq!(status, 200);
+    let body = t.wallet(&user.token, "").await.body_of_200();
     assert_eq!(body["data"]["available"], json!(100));
 }
 
 #[tokio::test]
 async fn tokens_of_a_deleted_user_are_401() {
     let t = test_ctx().await;
-    let user = new_user_with(&t, Currency::Usd, Some(&usd_details())).await;
-    let key = api_key(&t, user.user_id).await;
+    let user = creator(&t, Profile::payable()).await;
+    let key = api_key(&t, user.id).await;
     for i in 1..=3 {
-        applied(
-            &t,
-            earning(
-                &format!("e{i}"),
-                user.user_id,
-                10 * i,
-                "2026-04-01T00:00:00Z",
-            ),
-        )
+        t.applied(sale(
+            user.id,
+            &format!("e{i}"),
+            10 * i,
+            "2026-04-01T00:00:00Z",
+        ))
         .await;
-        applied(
-            &t,
-            affiliate_earning(&format!("r{i}"), user.user_id, i, "2026-04-01T00:00:00Z"),
-        )
+        t.applied(referral(
+            user.id,
+            &format!("r{i}"),
+            i,
+            "2026-04-01T00:00:00Z",
+        ))
         .await;
     }
-    assert_eq!(get_wallet(&t, &user.token, "").await.0, 200);
-    assert_eq!(get_affiliate(&t, &key, "").await.0, 200);
+    assert_eq!(t.wallet(&user.token, "").await.status, 200);
+    assert_eq!(t.affiliate(&key, "").await.status, 200);
 
-    shared::users::delete_user(&t, user.user_id)
+    shared::users::delete_user(&t, user.id)
         .await
         .expect("delete user");
     for token in [&user.token, &key] {
@@ -1049,12 +870,12 @@ async fn tokens_of_a_deleted_user_are_401() {
             "page=9223372036854775807",
         ] {
             assert_eq!(
-                (get_wallet(&t, token, query).await),
+                (t.wallet(token, query).await),
                 (401, error(UNAUTHENTICATED)),
                 "{query}"
             );
             assert_eq!(
-                (get_affiliate(&t, token, query).await),
+                (t.affiliate(token, query).await),
                 (401, error(UNAUTHENTICATED)),
                 "{query}"
             );
@@ -1062,43 +883,43 @@ async fn tokens_of_a_deleted_user_are_401() {
     }
     // the token is fine, the account says deleted: one read more than an unknown token
     t.counter.reset();
-    assert_eq!(get_wallet(&t, &user.token, "").await.0, 401);
+    assert_eq!(t.wallet(&user.token, "").await.status, 401);
     assert_eq!(t.counter.operations(), ["GetItem", "Query"]);
     t.counter.reset();
-    assert_eq!(get_wallet(&t, &user.token, "page=2").await.0, 401);
+    assert_eq!(t.wallet(&user.token, "page=2").await.status, 401);
     assert_eq!(t.counter.operations(), ["GetItem", "GetItem"]);
 }
 
 #[tokio::test]
 async fn scheme_word_is_case_insensitive_and_api_keys_may_read() {
     let t = test_ctx().await;
-    let user = new_user(&t, Currency::Usd).await;
-    applied(&t, earning("e1", user.user_id, 100, "2026-04-01T00:00:00Z")).await;
-    applied(
-        &t,
-        affiliate_earning("r1", user.user_id, 40, "2026-04-02T00:00:00Z"),
-    )
-    .await;
-    let key = api_key(&t, user.user_id).await;
-    let s = by_event(&t, user.user_id).await;
+    let user = creator(&t, Profile::new(Currency::Usd)).await;
+    t.applied(sale(user.id, "e1", 100, "2026-04-01T00:00:00Z"))
+        .await;
+    t.applied(referral(user.id, "r1", 40, "2026-04-02T00:00:00Z"))
+        .await;
+    let key = api_key(&t, user.id).await;
+    let s = by_event(&t, user.id).await;
     let e1 = item(
         &s,
-        "e1",
-        100,
-        "product_earning",
-        "2026-04-01 00:00:00",
-        json!("Sale e1"),
-        "credit",
+        (
+            "e1",
+            100,
+            "product_earning",
+            "2026-04-01 00:00:00",
+            Some("Sale e1"),
+        ),
         "USD",
     );
     let r1 = item(
         &s,
-        "r1",
-        40,
-        "affiliate_earning",
-        "2026-04-02 00:00:00",
-        json!("Referral r1"),
-        "credit",
+        (
+            "r1",
+            40,
+            "affiliate_earning",
+            "2026-04-02 00:00:00",
+            Some("Referral r1"),
+        ),
         "USD",
     );
     let wallet_expected = ok(json!({
@@ -1116,17 +937,24 @@ async fn scheme_word_is_case_insensitive_and_api_keys_may_read() {
     for token in [&user.token, &key] {
         for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
             let header = format!("{scheme} {token}");
-            let (status, body) =
-                wallet_call(&t, with_auth(request("wallet_ok"), Some(&header))).await;
+            let Reply { status, body, .. } = t
+                .send(
+                    Route::Wallet,
+                    Req::sample("wallet_ok").authorization(Some(&header)),
+                )
+                .await;
             assert_eq!((status, &body), (200, &wallet_expected), "{scheme}");
-            let (status, body) =
-                affiliate_call(&t, with_auth(request("affiliate_ok"), Some(&header))).await;
+            let Reply { status, body, .. } = t
+                .send(
+                    Route::Affiliate,
+                    Req::sample("affiliate_ok").authorization(Some(&header)),
+                )
+                .await;
             assert_eq!((status, &body), (200, &affiliate_expected), "{scheme}");
         }
     }
     // an API key on a later page too
-    let (status, body) = get_wallet(&t, &key, "page=2&limit=1").await;
-    assert_eq!(status, 200);
+    let body = t.wallet(&key, "page=2&limit=1").await.body_of_200();
     assert_eq!(
         body["data"]["transactions"]["data"][0]["id"],
         json!(s["e1"].id)
@@ -1144,10 +972,10 @@ async fn walk(t: &TestCtx, token: &str, affiliate: bool, limit: i64) -> (Vec<Val
     let mut page = 1;
     loop {
         let query = format!("page={page}&limit={limit}");
-        let (status, body) = if affiliate {
-            get_affiliate(t, token, &query).await
+        let Reply { status, body, .. } = if affiliate {
+            t.affiliate(token, &query).await
         } else {
-            get_wallet(t, token, &query).await
+            t.wallet(token, &query).await
         };
         assert_eq!(status, 200, "{query}: {body}");
         let data = body["data"]["transactions"]["data"]
@@ -1170,77 +998,69 @@ async fn walk(t: &TestCtx, token: &str, affiliate: bool, limit: i64) -> (Vec<Val
 #[tokio::test]
 async fn a_token_only_ever_shows_its_own_users_data() {
     let t = test_ctx().await;
-    let a = new_user(&t, Currency::Usd).await;
-    let b = new_user(&t, Currency::Eur).await;
-    let a_key = api_key(&t, a.user_id).await;
+    let a = creator(&t, Profile::new(Currency::Usd)).await;
+    let b = creator(&t, Profile::new(Currency::Eur)).await;
+    let a_key = api_key(&t, a.id).await;
     // interleaved writes for both users
     for i in 1..=4i64 {
-        applied(
-            &t,
-            earning(
-                &format!("a_e{i}"),
-                a.user_id,
-                1000 + i,
-                "2026-04-01T00:00:00Z",
-            ),
-        )
+        t.applied(sale(
+            a.id,
+            &format!("a_e{i}"),
+            1000 + i,
+            "2026-04-01T00:00:00Z",
+        ))
         .await;
-        applied(
-            &t,
-            earning(
-                &format!("b_e{i}"),
-                b.user_id,
-                777_000 + i,
-                "2026-04-01T00:00:00Z",
-            ),
-        )
+        t.applied(sale(
+            b.id,
+            &format!("b_e{i}"),
+            777_000 + i,
+            "2026-04-01T00:00:00Z",
+        ))
         .await;
-        applied(
-            &t,
-            affiliate_earning(
-                &format!("a_r{i}"),
-                a.user_id,
-                2000 + i,
-                "2026-04-02T00:00:00Z",
-            ),
-        )
+        t.applied(referral(
+            a.id,
+            &format!("a_r{i}"),
+            2000 + i,
+            "2026-04-02T00:00:00Z",
+        ))
         .await;
-        applied(
-            &t,
-            affiliate_earning(
-                &format!("b_r{i}"),
-                b.user_id,
-                888_000 + i,
-                "2026-04-02T00:00:00Z",
-            ),
-        )
+        t.applied(referral(
+            b.id,
+            &format!("b_r{i}"),
+            888_000 + i,
+            "2026-04-02T00:00:00Z",
+        ))
         .await;
     }
-    let sa = by_event(&t, a.user_id).await;
-    let sb = by_event(&t, b.user_id).await;
+    let sa = by_event(&t, a.id).await;
+    let sb = by_event(&t, b.id).await;
     let mut a_public = Vec::new();
     let mut a_affiliate = Vec::new();
     for i in (1..=4i64).rev() {
+        let (id, title) = (format!("a_r{i}"), format!("Referral a_r{i}"));
         let r = item(
             &sa,
-            &format!("a_r{i}"),
-            2000 + i,
-            "affiliate_earning",
-            "2026-04-02 00:00:00",
-            json!(format!("Referral a_r{i}")),
-            "credit",
+            (
+                &id,
+                2000 + i,
+                "affiliate_earning",
+                "2026-04-02 00:00:00",
+                Some(&title),
+            ),
             "USD",
         );
         a_public.push(r.clone());
         a_affiliate.push(r);
+        let (id, title) = (format!("a_e{i}"), format!("Sale a_e{i}"));
         a_public.push(item(
             &sa,
-            &format!("a_e{i}"),
-            1000 + i,
-            "product_earning",
-            "2026-04-01 00:00:00",
-            json!(format!("Sale a_e{i}")),
-            "credit",
+            (
+                &id,
+                1000 + i,
+                "product_earning",
+                "2026-04-01 00:00:00",
+                Some(&title),
+            ),
             "USD",
         ));
     }
@@ -1265,7 +1085,7 @@ async fn a_token_only_ever_shows_its_own_users_data() {
                 }
             }
         }
-        let (_, body) = get_wallet(&t, token, "").await;
+        let Reply { body, .. } = t.wallet(token, "").await;
         assert_eq!(
             body["data"]["available"],
             json!(4 * 1000 + 10 + 4 * 2000 + 10)
@@ -1274,7 +1094,7 @@ async fn a_token_only_ever_shows_its_own_users_data() {
         assert_eq!(body["data"]["currency_code"], json!("USD"));
     }
     // and B sees B's
-    let (_, body) = get_wallet(&t, &b.token, "limit=100").await;
+    let Reply { body, .. } = t.wallet(&b.token, "limit=100").await;
     assert_eq!(body["data"]["transactions"]["total"], json!(8));
     assert_eq!(body["data"]["currency_id"], json!(2));
     assert!(body["data"]["transactions"]["data"]
@@ -1289,9 +1109,10 @@ async fn a_token_only_ever_shows_its_own_users_data() {
 #[tokio::test]
 async fn release_pending_is_hidden_but_counted_in_the_balances() {
     let t = test_ctx().await;
-    let user = new_user_with(&t, Currency::Usd, Some(&usd_details())).await;
-    let u = user.user_id;
-    applied(&t, json!({"kind":"product_earning","event_id":"e1","user_id":u,"amount":1000,"hold_seconds":0,"occurred_at":"2026-04-01T00:00:00Z"})).await;
+    let user = creator(&t, Profile::payable()).await;
+    let u = user.id;
+    t.applied(Event::product_earning(u, "e1", 1000).occurred_at("2026-04-01T00:00:00Z"))
+        .await;
     let base = 1_775_001_600; // 2026-04-01 00:00:00 UTC
     let pending1 = commit_movement(&t, u, EntryType::Pending, 400, base + 60).await;
     let released = commit_movement(&t, u, EntryType::ReleasePending, 400, base + 120).await;
@@ -1332,12 +1153,7 @@ async fn release_pending_is_hidden_but_counted_in_the_balances() {
         plain(pending1, 400, "pending", "2026-04-01 00:01:00", "transfer"),
         item(
             &s,
-            "e1",
-            1000,
-            "product_earning",
-            "2026-04-01 00:00:00",
-            json!(null),
-            "credit",
+            ("e1", 1000, "product_earning", "2026-04-01 00:00:00", None),
             "USD",
         ),
     ];
@@ -1350,7 +1166,7 @@ async fn release_pending_is_hidden_but_counted_in_the_balances() {
             "transactions": transactions,
         }))
     };
-    let (status, body) = get_wallet(&t, &user.token, "").await;
+    let Reply { status, body, .. } = t.wallet(&user.token, "").await;
     assert_eq!(
         (status, body),
         (
@@ -1360,7 +1176,8 @@ async fn release_pending_is_hidden_but_counted_in_the_balances() {
     );
     // no gap in the later pages either
     for page in 1..=5i64 {
-        let (status, body) = get_wallet(&t, &user.token, &format!("page={page}&limit=1")).await;
+        let Reply { status, body, .. } =
+            t.wallet(&user.token, &format!("page={page}&limit=1")).await;
         let idx = usize::try_from(page - 1).unwrap_or(0);
         assert_eq!(
             (status, body),
@@ -1379,7 +1196,7 @@ async fn release_pending_is_hidden_but_counted_in_the_balances() {
             "page {page}"
         );
     }
-    let (status, body) = get_wallet(&t, &user.token, "page=3&limit=2").await;
+    let Reply { status, body, .. } = t.wallet(&user.token, "page=3&limit=2").await;
     assert_eq!(
         (status, body),
         (
@@ -1395,9 +1212,9 @@ async fn release_pending_is_hidden_but_counted_in_the_balances() {
             ))
         )
     );
-    let (status, body) = get_wallet(&t, &user.token, "page=4&limit=2").await;
+    let Reply { status, body, .. } = t.wallet(&user.token, "page=4&limit=2").await;
     assert_eq!((status, body), (200, wallet(empty_page(4, 2, 5, 3))));
-    let text = get_wallet(&t, &user.token, "limit=100").await.1.to_string();
+    let text = t.wallet(&user.token, "limit=100").await.body.to_string();
     assert!(!text.contains("RELEASE_PENDING") && !text.contains(&format!("\"id\":{released},")));
 }
 
@@ -1406,8 +1223,7 @@ async fn release_pending_is_hidden_but_counted_in_the_balances() {
 // ---------------------------------------------------------------------------
 
 async fn blockers_of(t: &TestCtx, token: &str) -> (Value, Value, Value) {
-    let (status, body) = get_wallet(t, token, "").await;
-    assert_eq!(status, 200, "{body}");
+    let body = t.wallet(token, "").await.body_of_200();
     let d = &body["data"];
     (
         d["available"].clone(),
@@ -1422,34 +1238,25 @@ async fn cashout_blockers_follow_the_spec_order() {
     let details = usd_details();
 
     // payout details and enough available: nothing blocks
-    let ready = new_user_with(&t, Currency::Usd, Some(&details)).await;
-    applied(
-        &t,
-        earning("ready", ready.user_id, 1000, "2026-04-01T00:00:00Z"),
-    )
-    .await;
+    let ready = creator(&t, Profile::new(Currency::Usd).details(details.clone())).await;
+    t.applied(sale(ready.id, "ready", 1000, "2026-04-01T00:00:00Z"))
+        .await;
     assert_eq!(
         blockers_of(&t, &ready.token).await,
         (json!(1000), json!(true), json!([]))
     );
 
     // below the minimum (with and without details)
-    let small = new_user_with(&t, Currency::Usd, Some(&details)).await;
-    applied(
-        &t,
-        earning("small", small.user_id, 500, "2026-04-01T00:00:00Z"),
-    )
-    .await;
+    let small = creator(&t, Profile::new(Currency::Usd).details(details.clone())).await;
+    t.applied(sale(small.id, "small", 500, "2026-04-01T00:00:00Z"))
+        .await;
     assert_eq!(
         blockers_of(&t, &small.token).await,
         (json!(500), json!(true), json!(["below_minimum"]))
     );
-    let small_nd = new_user(&t, Currency::Usd).await;
-    applied(
-        &t,
-        earning("small_nd", small_nd.user_id, 999, "2026-04-01T00:00:00Z"),
-    )
-    .await;
+    let small_nd = creator(&t, Profile::new(Currency::Usd)).await;
+    t.applied(sale(small_nd.id, "small_nd", 999, "2026-04-01T00:00:00Z"))
+        .await;
     assert_eq!(
         blockers_of(&t, &small_nd.token).await,
         (
@@ -1460,16 +1267,17 @@ async fn cashout_blockers_follow_the_spec_order() {
     );
 
     // negative available after a fee: no funds (and not below_minimum)
-    let debt = new_user(&t, Currency::Usd).await;
-    applied(
-        &t,
-        earning("debt_e", debt.user_id, 100, "2026-04-01T00:00:00Z"),
+    let debt = creator(&t, Profile::new(Currency::Usd)).await;
+    t.applied(sale(debt.id, "debt_e", 100, "2026-04-01T00:00:00Z"))
+        .await;
+    t.applied(
+        Event::fee(debt.id, "debt_f", 300)
+            .title("Chargeback fee")
+            .occurred_at("2026-04-02T00:00:00Z"),
     )
     .await;
-    applied(&t, json!({"kind":"fee","event_id":"debt_f","user_id":debt.user_id,"amount":300,"title":"Chargeback fee","occurred_at":"2026-04-02T00:00:00Z"})).await;
-    let (status, body) = get_wallet(&t, &debt.token, "").await;
-    assert_eq!(status, 200);
-    let s = by_event(&t, debt.user_id).await;
+    let body = t.wallet(&debt.token, "").await.body_of_200();
+    let s = by_event(&t, debt.id).await;
     assert_eq!(
         body,
         ok(json!({
@@ -1477,23 +1285,29 @@ async fn cashout_blockers_follow_the_spec_order() {
             "referral_revenue": 0, "cashout_available": false,
             "currency_id": 1, "currency_code": "USD",
             "cashout_blockers": ["no_available_funds", "payout_details_missing"],
-            "transactions": paginated(vec![
-                item(&s, "debt_f", 300, "fee", "2026-04-02 00:00:00", json!("Chargeback fee"), "debit", "USD"),
-                item(&s, "debt_e", 100, "product_earning", "2026-04-01 00:00:00", json!("Sale debt_e"), "credit", "USD"),
-            ], 1, 10, 2, 1, Some(1), Some(2)),
+            "transactions": paginated(expected_items(&s, "USD", &[
+                ("debt_f", 300, "fee", "2026-04-02 00:00:00", Some("Chargeback fee")),
+                ("debt_e", 100, "product_earning", "2026-04-01 00:00:00", Some("Sale debt_e")),
+            ]), 1, 10, 2, 1, Some(1), Some(2)),
         }))
     );
-    let debt_d = new_user_with(&t, Currency::Usd, Some(&details)).await;
-    applied(&t, json!({"kind":"refund","event_id":"debt_d","user_id":debt_d.user_id,"amount":1,"occurred_at":"2026-04-02T00:00:00Z"})).await;
+    let debt_d = creator(&t, Profile::new(Currency::Usd).details(details.clone())).await;
+    t.applied(Event::refund(debt_d.id, "debt_d", 1).occurred_at("2026-04-02T00:00:00Z"))
+        .await;
     assert_eq!(
         blockers_of(&t, &debt_d.token).await,
         (json!(-1), json!(false), json!(["no_available_funds"]))
     );
 
     // zero available while money is on hold
-    let held = new_user_with(&t, Currency::Usd, Some(&details)).await;
-    applied(&t, json!({"kind":"product_earning","event_id":"held","user_id":held.user_id,"amount":5000,"hold_seconds":3600,"occurred_at":"2026-04-01T00:00:00Z"})).await;
-    let (_, body) = get_wallet(&t, &held.token, "").await;
+    let held = creator(&t, Profile::new(Currency::Usd).details(details.clone())).await;
+    t.applied(
+        Event::product_earning(held.id, "held", 5000)
+            .hold_seconds(3600)
+            .occurred_at("2026-04-01T00:00:00Z"),
+    )
+    .await;
+    let Reply { body, .. } = t.wallet(&held.token, "").await;
     assert_eq!(
         (
             &body["data"]["available"],
@@ -1515,40 +1329,35 @@ async fn cashout_blockers_follow_the_spec_order() {
 #[tokio::test]
 async fn eur_and_gbp_wallets_show_their_currency() {
     let t = test_ctx_with(|c| c.min_cashout_eur = 1000).await;
-    let eur = new_user_with(
-        &t,
-        Currency::Eur,
-        Some(&json!({"iban": "DE89370400440532013000", "bic_swift": "COBADEFFXXX"})),
-    )
-    .await;
-    applied(&t, earning("eu1", eur.user_id, 700, "2026-04-01T00:00:00Z")).await;
-    applied(
-        &t,
-        affiliate_earning("eu2", eur.user_id, 300, "2026-04-01T01:00:00Z"),
-    )
-    .await;
-    let s = by_event(&t, eur.user_id).await;
+    let eur = creator(&t, Profile::new(Currency::Eur).details(eur_details())).await;
+    t.applied(sale(eur.id, "eu1", 700, "2026-04-01T00:00:00Z"))
+        .await;
+    t.applied(referral(eur.id, "eu2", 300, "2026-04-01T01:00:00Z"))
+        .await;
+    let s = by_event(&t, eur.id).await;
     let eu2 = item(
         &s,
-        "eu2",
-        300,
-        "affiliate_earning",
-        "2026-04-01 01:00:00",
-        json!("Referral eu2"),
-        "credit",
+        (
+            "eu2",
+            300,
+            "affiliate_earning",
+            "2026-04-01 01:00:00",
+            Some("Referral eu2"),
+        ),
         "EUR",
     );
     let eu1 = item(
         &s,
-        "eu1",
-        700,
-        "product_earning",
-        "2026-04-01 00:00:00",
-        json!("Sale eu1"),
-        "credit",
+        (
+            "eu1",
+            700,
+            "product_earning",
+            "2026-04-01 00:00:00",
+            Some("Sale eu1"),
+        ),
         "EUR",
     );
-    let (status, body) = get_wallet(&t, &eur.token, "").await;
+    let Reply { status, body, .. } = t.wallet(&eur.token, "").await;
     assert_eq!(
         (status, body),
         (
@@ -1561,7 +1370,7 @@ async fn eur_and_gbp_wallets_show_their_currency() {
             }))
         )
     );
-    let (status, body) = get_affiliate(&t, &eur.token, "").await;
+    let Reply { status, body, .. } = t.affiliate(&eur.token, "").await;
     assert_eq!(
         (status, body),
         (
@@ -1571,14 +1380,13 @@ async fn eur_and_gbp_wallets_show_their_currency() {
         )
     );
 
-    let gbp = new_user(&t, Currency::Gbp).await;
-    let (status, body) = get_wallet(&t, &gbp.token, "").await;
-    assert_eq!(status, 200);
+    let gbp = creator(&t, Profile::new(Currency::Gbp)).await;
+    let body = t.wallet(&gbp.token, "").await.body_of_200();
     assert_eq!(
         (&body["data"]["currency_id"], &body["data"]["currency_code"]),
         (&json!(3), &json!("GBP"))
     );
-    let (_, body) = get_affiliate(&t, &gbp.token, "").await;
+    let Reply { body, .. } = t.affiliate(&gbp.token, "").await;
     assert_eq!(body["data"]["currency_code"], json!("GBP"));
 }
 
@@ -1678,10 +1486,10 @@ async fn measured(
 ) -> Vec<String> {
     let query = format!("page={page}&limit={limit}");
     t.counter.reset();
-    let (status, body) = if affiliate {
-        get_affiliate(t, token, &query).await
+    let Reply { status, body, .. } = if affiliate {
+        t.affiliate(token, &query).await
     } else {
-        get_wallet(t, token, &query).await
+        t.wallet(token, &query).await
     };
     let ops = t.counter.operations();
     assert_eq!(status, 200, "{query}");
@@ -1695,12 +1503,12 @@ async fn measured(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_counts_do_not_grow_with_history() {
     let t = test_ctx().await;
-    let small = new_user(&t, Currency::Usd).await;
-    let big = new_user(&t, Currency::Usd).await;
+    let small = creator(&t, Profile::new(Currency::Usd)).await;
+    let big = creator(&t, Profile::new(Currency::Usd)).await;
     let base = 1_775_001_600; // 2026-04-01 00:00:00 UTC
     let started = std::time::Instant::now();
-    let small_written = bulk(&t, small.user_id, 10, base).await;
-    let big_written = bulk(&t, big.user_id, 5000, base).await;
+    let small_written = bulk(&t, small.id, 10, base).await;
+    let big_written = bulk(&t, big.id, 5000, base).await;
     eprintln!("wrote 5,010 entries in {:?}", started.elapsed());
 
     let page1 = vec!["GetItem", "Query"];
@@ -1709,39 +1517,23 @@ async fn request_counts_do_not_grow_with_history() {
 
     // the sample events: page 1 = 2 requests, page 2 = 3 requests
     for (user, n) in [(&small, 10usize), (&big, 5000)] {
-        t.counter.reset();
-        let (status, _) = wallet_call(&t, authed(request("wallet_ok"), &user.token)).await;
-        assert_eq!(
-            (status, t.counter.operations()),
-            (200, page1.iter().map(|s| s.to_string()).collect()),
-            "{n}"
-        );
-        t.counter.reset();
-        let (status, _) = wallet_call(&t, authed(request("wallet_page2"), &user.token)).await;
-        assert_eq!(
-            (status, t.counter.operations()),
-            (200, later.iter().map(|s| s.to_string()).collect()),
-            "{n}"
-        );
-        t.counter.reset();
-        let (status, _) = affiliate_call(&t, authed(request("affiliate_ok"), &user.token)).await;
-        assert_eq!(
-            (status, t.counter.operations()),
-            (200, page1.iter().map(|s| s.to_string()).collect()),
-            "{n}"
-        );
-        t.counter.reset();
-        let (status, _) = affiliate_call(&t, authed(request("affiliate_page2"), &user.token)).await;
-        assert_eq!(
-            (status, t.counter.operations()),
-            (200, later.iter().map(|s| s.to_string()).collect()),
-            "{n}"
-        );
-        t.counter.reset();
-        let (status, _) = wallet_call(&t, authed(request("wallet_past_end"), &user.token)).await;
-        assert_eq!(status, 200);
-        let expected_past = if n > 980 { &later } else { &past }; // page 99 of 10 exists for 5,000 entries
-        assert_eq!(&t.counter.operations(), expected_past, "{n}");
+        // page 99 of 10 exists for 5,000 entries
+        let expected_past = if n > 980 { &later } else { &past };
+        for (route, sample, expected_ops) in [
+            (Route::Wallet, "wallet_ok", &page1),
+            (Route::Wallet, "wallet_page2", &later),
+            (Route::Affiliate, "affiliate_ok", &page1),
+            (Route::Affiliate, "affiliate_page2", &later),
+            (Route::Wallet, "wallet_past_end", expected_past),
+        ] {
+            t.counter.reset();
+            let status = t.sample(route, sample, Some(&user.token)).await.status;
+            assert_eq!(
+                (status, t.counter.operations()),
+                (200, expected_ops.iter().map(|s| s.to_string()).collect()),
+                "{sample} {n}"
+            );
+        }
     }
 
     // first, middle, last and past-the-end pages cost the same for 10 and 5,000
@@ -1774,13 +1566,13 @@ async fn request_counts_do_not_grow_with_history() {
     // a huge page is no more expensive
     t.counter.reset();
     assert_eq!(
-        get_wallet(&t, &big.token, "page=9223372036854775807&limit=1")
+        t.wallet(&big.token, "page=9223372036854775807&limit=1")
             .await
-            .0,
+            .status,
         200
     );
     assert_eq!(t.counter.operations(), past);
-    assert_invariants(&t, big.user_id).await;
+    assert_invariants(&t, big.id).await;
 }
 
 // ---------------------------------------------------------------------------
@@ -1798,10 +1590,14 @@ async fn money_applied_in_a_second_table_shows_in_its_wallet() {
     let mut seen = Vec::new();
     for stage in ["first", "second"] {
         let t = test_ctx().await;
-        let user = new_user(&t, Currency::Usd).await;
-        let r = apply(&t, json!({"kind":"product_earning","event_id":format!("{stage}_p1"),"user_id":user.user_id,"amount":550,"hold_seconds":0,"occurred_at":"2026-04-20T10:15:00Z"})).await;
-        let (status, body) = get_wallet(&t, &user.token, "").await;
-        assert_eq!(status, 200);
+        let user = creator(&t, Profile::new(Currency::Usd)).await;
+        let r = t
+            .apply(
+                Event::product_earning(user.id, &format!("{stage}_p1"), 550)
+                    .occurred_at("2026-04-20T10:15:00Z"),
+            )
+            .await;
+        let body = t.wallet(&user.token, "").await.body_of_200();
         seen.push((
             stage,
             r.status,
