@@ -8,9 +8,9 @@ use aws_sdk_dynamodb::config::interceptors::{
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::config::Config;
-use shared::db::item::Item;
-use shared::db::keys;
+use domain::config::Config;
+use shared::store::item::Item;
+use shared::store::keys;
 use shared::Ctx;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -164,7 +164,7 @@ pub fn client(counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
 }
 
 fn client_with(counter: &RequestCounter, phases: Option<&Phases>) -> aws_sdk_dynamodb::Client {
-    let mut conf = shared::db::local_config(&endpoint(), "tests").interceptor(counter.clone());
+    let mut conf = shared::store::local_config(&endpoint(), "tests").interceptor(counter.clone());
     if let Some(phases) = phases {
         conf = conf.interceptor(phases.clone());
     }
@@ -208,7 +208,7 @@ pub async fn test_ctx_with(adjust: impl FnOnce(&mut Config)) -> TestCtx {
         TABLES.fetch_add(1, Ordering::SeqCst),
         nanos % 1_000_000_000
     );
-    shared::db::table::create_table(&db, &table)
+    shared::store::table::create_table(&db, &table)
         .await
         .expect("create test table");
     let mut config = Config::for_table(table);

@@ -3,7 +3,7 @@
 
 use crate::dynamo::TestCtx;
 use serde_json::{json, Value};
-use shared::ledger::apply::{apply_event_value, EventResult, EventStatus};
+use shared::services::ledger::{apply_event_value, EventResult, EventStatus};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// An event under construction: the fields of its kind, then optional ones.

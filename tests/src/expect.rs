@@ -4,8 +4,8 @@
 use crate::fixtures::Creator;
 use crate::http::ok;
 use chrono::DateTime;
+use domain::currency::Currency;
 use serde_json::{json, Value};
-use shared::currency::Currency;
 
 pub fn currency_code(c: Currency) -> &'static str {
     match c {

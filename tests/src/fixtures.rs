@@ -1,10 +1,11 @@
 //! Creators and their tokens: one [`creator`] fixture for every test.
 
 use crate::dynamo::{test_ctx, TestCtx};
+use domain::currency::Currency;
+use domain::token::Ability;
 use serde_json::{json, Value};
-use shared::auth::{create_token, Ability};
-use shared::currency::Currency;
-use shared::users::{create_user, NewUser};
+use shared::services::auth::create_token;
+use shared::services::users::{create_user, NewUser};
 use shared::Ctx;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

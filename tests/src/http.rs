@@ -442,7 +442,7 @@ pub fn cashout_request(token: &str, key: Option<&str>) -> Request {
         Some(key) => {
             let mut req = Req::sample("cashout_idempotency_key").token(token).build();
             req.headers_mut().insert(
-                shared::idempotency::HEADER,
+                shared::http::request::IDEMPOTENCY_KEY,
                 HeaderValue::from_str(key).expect("key is a header value"),
             );
             req

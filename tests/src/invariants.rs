@@ -2,12 +2,16 @@
 //! reads these checks (and the tests) use: accounts, balances, entries, payouts.
 
 use crate::dynamo::{item_key, partition, sk_starts_with};
-use shared::db::item::Item;
-use shared::db::keys;
-use shared::db::model::{Account, Entry, Lot, Payout, PayoutStatus};
-use shared::ledger::apply::read_account;
-use shared::ledger::{Direction, EntryType};
-use shared::payouts::{list_payouts, read_payout};
+use domain::account::Account;
+use domain::ledger::Entry;
+use domain::ledger::{Direction, EntryType};
+use domain::lot::Lot;
+use domain::payout::{Payout, PayoutStatus};
+use shared::services::payouts::{list_payouts, read_payout};
+use shared::store::codec::Decode;
+use shared::store::item::Item;
+use shared::store::keys;
+use shared::store::read::read_account;
 use shared::Ctx;
 
 pub async fn account(ctx: &Ctx, user_id: i64) -> Account {

@@ -4,15 +4,16 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
+use domain::currency::Currency;
+use domain::event::split_events;
+use domain::payout::{Payout, PayoutStatus};
+use domain::token::Ability;
 use serde_json::{json, Value};
-use shared::auth::{create_token, revoke_token, Ability};
-use shared::currency::Currency;
-use shared::db::model::{Payout, PayoutStatus};
-use shared::holds::release_due_lots;
-use shared::ledger::apply::{apply_event_value, EventStatus};
-use shared::ledger::event::split_events;
-use shared::payouts::{decide, list_payouts, Decision, DecisionOutcome};
-use shared::users::{create_user, delete_user, set_payout_details, NewUser};
+use shared::services::auth::{create_token, revoke_token};
+use shared::services::holds::release_due_lots;
+use shared::services::ledger::{apply_event_value, EventStatus};
+use shared::services::payouts::{decide, list_payouts, Decision, DecisionOutcome};
+use shared::services::users::{create_user, delete_user, set_payout_details, NewUser};
 use shared::Ctx;
 use std::io::Read;
 use std::process::ExitCode;
@@ -221,15 +222,15 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<(String, ExitCode)> {
     let ctx = Ctx::from_env()
         .await
-        .map_err(|e| anyhow!(shared::error::cause_chain(&e)))?;
+        .map_err(|e| anyhow!(shared::services::error::cause_chain(&e)))?;
     let ok = |value: Value| Ok((pretty(&value), ExitCode::SUCCESS));
     match command {
         Command::Table {
             command: TableCommand::Create,
         } => {
-            let created = shared::db::table::create_table(&ctx.db, ctx.table())
+            let created = shared::store::table::create_table(&ctx.db, ctx.table())
                 .await
-                .map_err(app)?;
+                .map_err(|e| anyhow!(shared::services::error::cause_chain(&e)))?;
             ok(json!({"table": ctx.table(), "created": created}))
         }
         Command::Table {
@@ -249,7 +250,7 @@ async fn run(command: Command) -> Result<(String, ExitCode)> {
                 {
                     false
                 }
-                Err(e) => return Err(anyhow!(shared::error::cause_chain(&e))),
+                Err(e) => return Err(anyhow!(shared::services::error::cause_chain(&e))),
             };
             ok(json!({"table": ctx.table(), "deleted": deleted}))
         }
@@ -319,10 +320,10 @@ async fn run(command: Command) -> Result<(String, ExitCode)> {
             command: HoldsCommand::Release { now },
         } => {
             let now = match now {
-                Some(text) => shared::time::parse_rfc3339(&text).ok_or_else(|| {
+                Some(text) => domain::time::parse_rfc3339(&text).ok_or_else(|| {
                     anyhow!("--now must be an RFC 3339 time, e.g. 2026-04-20T10:15:00Z")
                 })?,
-                None => shared::time::now_epoch(),
+                None => domain::time::now_epoch(),
             };
             let summary = release_due_lots(&ctx, now).await.map_err(app)?;
             ok(json!({"released": summary.released, "already_released": summary.already_released}))
@@ -345,16 +346,16 @@ async fn run(command: Command) -> Result<(String, ExitCode)> {
         },
         // Dispatched in `main`: they need no DynamoDB client.
         Command::Link { master, child } => {
-            let link = shared::links::link(&ctx, master, child).await?;
+            let link = shared::services::links::link(&ctx, master, child).await?;
             ok(json!({
                 "link_id": link.link_id,
                 "master_id": master,
                 "child_id": child,
-                "linked_at": shared::time::format_created_at(link.linked_at),
+                "linked_at": domain::time::format_created_at(link.linked_at),
             }))
         }
         Command::Unlink { master, child } => {
-            shared::links::unlink(&ctx, master, child).await?;
+            shared::services::links::unlink(&ctx, master, child).await?;
             ok(json!({"master_id": master, "child_id": child, "unlinked": true}))
         }
         Command::Seed {
@@ -386,14 +387,14 @@ fn payout_json(p: &Payout) -> Value {
         "amount": p.amount,
         "currency_code": p.currency.code(),
         "status": p.status.as_str(),
-        "requested_at": shared::time::format_created_at(p.requested_at),
-        "decided_at": p.decided_at.map(shared::time::format_created_at),
+        "requested_at": domain::time::format_created_at(p.requested_at),
+        "decided_at": p.decided_at.map(domain::time::format_created_at),
         "decline_reason": p.decline_reason,
     })
 }
 
 fn app(err: shared::AppError) -> anyhow::Error {
-    anyhow!(shared::error::cause_chain(&err))
+    anyhow!(shared::services::error::cause_chain(&err))
 }
 
 fn pretty(value: &Value) -> String {

@@ -4,7 +4,7 @@
 use domain::token::Needs;
 use lambda_http::{Body, Request, Response};
 use shared::http::request::{authenticate, idempotency_key};
-use shared::services::payouts::{self, payout_location, Cashout, CASHOUT_CREATED};
+use shared::services::payouts::{self, Cashout};
 use shared::{ApiResponse, AppError, Ctx};
 
 pub async fn handle(ctx: &Ctx, req: Request) -> Response<Body> {
@@ -18,15 +18,9 @@ pub async fn handle(ctx: &Ctx, req: Request) -> Response<Body> {
 async fn cashout(ctx: &Ctx, req: &Request) -> Result<ApiResponse, AppError> {
     let principal = authenticate(ctx, req, Needs::Session).await?;
     let key = idempotency_key(req.headers())?;
-    let created = |payout_id| {
-        ApiResponse::ok(CASHOUT_CREATED).with_header("Location", payout_location(payout_id))
-    };
-    match payouts::cashout(ctx, principal.user_id, key.as_deref(), |id| {
-        created(id).stored()
-    })
-    .await?
-    {
-        Cashout::Created { payout_id } => Ok(created(payout_id)),
+    let stored_success = |payout_id| ApiResponse::cashout_created(payout_id).stored();
+    match payouts::cashout(ctx, principal.user_id, key.as_deref(), stored_success).await? {
+        Cashout::Created { payout_id } => Ok(ApiResponse::cashout_created(payout_id)),
         Cashout::Replayed(stored) => ApiResponse::replay(&stored),
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::services::error::{cause_chain, AppError};
 use crate::services::idempotency::StoredResponse;
+use crate::services::payouts::{payout_location, CASHOUT_CREATED};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -19,6 +20,12 @@ pub struct ApiResponse {
 }
 
 impl ApiResponse {
+    /// A cashout's answer: its exact data string, kept for existing clients,
+    /// and where the new payout is.
+    pub fn cashout_created(payout_id: i64) -> Self {
+        Self::ok(CASHOUT_CREATED).with_header("Location", payout_location(payout_id))
+    }
+
     pub fn ok(data: impl Serialize) -> Self {
         match serde_json::to_value(data) {
             Ok(data) => Self {

@@ -12,10 +12,11 @@
 //! (That no secret appears in a log line is checked by `scripts/fuzz.sh` on the
 //! log of `walletctl serve` after the schemathesis run.)
 
+use domain::token::{hash_secret, Ability};
 use lambda_http::http::{HeaderName, HeaderValue};
 use lambda_http::Request;
 use serde_json::{json, Value};
-use shared::auth::{create_token, hash_secret, revoke_token, Ability};
+use shared::services::auth::{create_token, revoke_token};
 use std::collections::HashMap;
 use tests::dynamo::{test_ctx, TestCtx};
 use tests::events::Event;
@@ -317,7 +318,7 @@ async fn revoked_and_deleted_user_tokens_are_refused_everywhere() {
     let raw = call(&t, Route::Wallet, &second, &secrets).await;
     assert_eq!(raw.status, 200);
 
-    shared::users::delete_user(&t, ann.user.id)
+    shared::services::users::delete_user(&t, ann.user.id)
         .await
         .expect("delete user");
     for token in [&second, &key] {
@@ -381,7 +382,7 @@ async fn a_child_reads_neither_its_masters_nor_its_siblings_data() {
     let child = funded(&t, &mut secrets, "c1").await;
     let sibling = funded(&t, &mut secrets, "c2").await;
     for c in [&child, &sibling] {
-        shared::links::link(&t, master.user.id, c.user.id)
+        shared::services::links::link(&t, master.user.id, c.user.id)
             .await
             .expect("link");
     }
@@ -702,7 +703,7 @@ async fn no_secret_token_or_hash_in_any_response() {
     let mut secrets = Secrets::default();
     let master = funded(&t, &mut secrets, "s-m").await;
     let child = funded(&t, &mut secrets, "s-c").await;
-    shared::links::link(&t, master.user.id, child.user.id)
+    shared::services::links::link(&t, master.user.id, child.user.id)
         .await
         .expect("link");
     let key = api_key(&t, master.user.id).await;

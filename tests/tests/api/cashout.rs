@@ -8,20 +8,21 @@
 //! Every rejected request is checked against a snapshot of the whole table:
 //! "a rejected request changes nothing" is asserted, not assumed.
 
+use domain::currency::Currency;
+use domain::ledger::EntryType;
+use domain::payout::{Payout, PayoutStatus};
+use domain::time::{format_created_at, now_epoch};
 use futures::future::join_all;
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::Request;
 use serde_json::{json, Value};
-use shared::currency::Currency;
-use shared::db::ids::DEFAULT_BLOCK_SIZE;
-use shared::db::item::Item;
-use shared::db::keys;
-use shared::db::model::{Payout, PayoutStatus};
-use shared::idempotency::{self, Claim};
-use shared::ledger::apply::EventStatus;
-use shared::ledger::EntryType;
-use shared::payouts::list_payouts;
-use shared::time::{format_created_at, now_epoch};
+use shared::services::idempotency::{self, Claim};
+use shared::services::ledger::EventStatus;
+use shared::services::payouts::list_payouts;
+use shared::store::codec::Record;
+use shared::store::ids::DEFAULT_BLOCK_SIZE;
+use shared::store::item::Item;
+use shared::store::keys;
 use shared::Ctx;
 use std::sync::Arc;
 use tests::dynamo::{
@@ -135,7 +136,8 @@ fn cashout_sample_events_are_posts_to_the_cashout_route() {
         assert_eq!(req.uri().path(), "/api/wallet/cashout", "{name}");
     }
     assert_eq!(
-        Req::sample("cashout_idempotency_key").build().headers()[idempotency::HEADER],
+        Req::sample("cashout_idempotency_key").build().headers()
+            [shared::http::request::IDEMPOTENCY_KEY],
         FILE_KEY
     );
 }
@@ -393,7 +395,7 @@ async fn preconditions_are_checked_in_the_spec_order() {
 
     // Once details are set, the waiting user can cash out (and the key
     // refused before is free).
-    shared::users::set_payout_details(&t, no_details.id, &usd_details())
+    shared::services::users::set_payout_details(&t, no_details.id, &usd_details())
         .await
         .expect("set details");
     assert_created(&t.cashout(&no_details.token, Some("k")).await);
@@ -425,7 +427,7 @@ async fn the_minimum_of_each_currency_is_in_its_own_code() {
 #[tokio::test]
 async fn a_deleted_user_cannot_cash_out() {
     let (t, u) = payable_creator(800).await;
-    shared::users::delete_user(&t, u.id)
+    shared::services::users::delete_user(&t, u.id)
         .await
         .expect("delete user");
     let keys = [None, Some("k")];
@@ -553,7 +555,7 @@ async fn bad_idempotency_keys_are_422_and_change_nothing() {
         let mut req = cashout_request(&u.token, None);
         for v in values {
             req.headers_mut().append(
-                idempotency::HEADER,
+                shared::http::request::IDEMPOTENCY_KEY,
                 HeaderValue::from_bytes(v).expect("header bytes"),
             );
         }
@@ -1082,18 +1084,19 @@ async fn a_key_taken_over_mid_request_commits_nothing() {
     let extras = vec![
         (
             0,
-            shared::ledger::apply::put_new(&t, payout.to_item()).expect("put"),
+            shared::store::write::put_new(&t, payout.to_item()).expect("put"),
         ),
         (
             1,
-            shared::ledger::apply::put_new(&t, payout.to_list_item()).expect("put"),
+            shared::store::write::put_new(&t, shared::store::codec::payout_list_item(&payout))
+                .expect("put"),
         ),
         (
             2,
             idempotency::complete(&t, &mine, &stored, now_epoch()).expect("complete"),
         ),
     ];
-    let movement = shared::ledger::apply::Movement {
+    let movement = domain::ledger::Movement {
         entry_type: EntryType::Pending,
         amount: 500,
         held: false,
@@ -1104,8 +1107,8 @@ async fn a_key_taken_over_mid_request_commits_nothing() {
         payout_id: Some(payout_id),
         analytics: Default::default(),
     };
-    match shared::ledger::apply::commit(&t, &acc, &movement, entry_id, extras).await {
-        Err(shared::ledger::apply::CommitError::ExtraConditionFailed(2)) => {}
+    match shared::store::write::commit(&t, &acc, &movement, entry_id, extras).await {
+        Err(shared::store::write::CommitError::ExtraConditionFailed(2)) => {}
         other => panic!("expected the idempotency condition to fail, got {other:?}"),
     }
     assert_same_table(

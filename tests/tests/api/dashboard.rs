@@ -14,10 +14,11 @@
 //! overlap in time share a phase), to check that the aggregate's
 //! TransactGetItems and its top Queries run concurrently.
 
+use domain::currency::Currency;
 use serde_json::{json, Value};
-use shared::currency::Currency;
-use shared::ledger::apply::{read_product, EventStatus};
-use shared::users::delete_user;
+use shared::services::ledger::EventStatus;
+use shared::services::users::delete_user;
+use shared::store::read::read_product;
 use tests::dynamo::{ops, test_ctx, TestCtx};
 use tests::events::{assert_applied, Event};
 use tests::expect::{account_entry, balance, thumb, top, Summary, Top};
@@ -573,7 +574,9 @@ async fn summary_is_about_the_bearer_alone_even_for_a_master() {
     let cal = creator(&t, usd("cal@example.com", "Cal Child")).await;
     t.product(mia.id, 1, "Mia's", 4, &[100]).await; // 25 %
     t.product(cal.id, 2, "Cal's", 2, &[300]).await; // 50 %
-    shared::links::link(&t, mia.id, cal.id).await.expect("link");
+    shared::services::links::link(&t, mia.id, cal.id)
+        .await
+        .expect("link");
     for (who, product, title, numbers) in [
         (&mia, 1, "Mia's", (4, 1, 25.0, 100)),
         (&cal, 2, "Cal's", (2, 1, 50.0, 300)),
@@ -625,7 +628,9 @@ async fn aggregate_checks_the_body_before_the_role_rules() {
     let solo = creator(&t, usd("solo@example.com", "Solo")).await;
     let mia = creator(&t, usd("mia@example.com", "Mia Master")).await;
     let cal = creator(&t, usd("cal@example.com", "Cal Child")).await;
-    shared::links::link(&t, mia.id, cal.id).await.expect("link");
+    shared::services::links::link(&t, mia.id, cal.id)
+        .await
+        .expect("link");
     let not_an_object = "The request body must be a JSON object.";
     let not_strings = "The additional tokens must be an array of strings.";
     let cases = [
@@ -700,7 +705,7 @@ async fn aggregate_of_a_standalone_account_is_itself_whatever_the_tokens() {
     t.product(other.id, 2, "Other's", 1, &[900]).await;
     t.product(other_child.id, 3, "Other child's", 1, &[900])
         .await;
-    shared::links::link(&t, other.id, other_child.id)
+    shared::services::links::link(&t, other.id, other_child.id)
         .await
         .expect("link");
     let expected = Summary::of(&solo, balance(200, 0, 0, 0))
@@ -730,7 +735,9 @@ async fn aggregate_of_a_child_is_itself_and_additional_tokens_are_refused() {
     let cal = creator(&t, eur("cal@example.com", "Cal Child")).await;
     t.product(mia.id, 1, "Mia's", 4, &[100]).await;
     t.product(cal.id, 2, "Cal's", 3, &[700]).await; // 33.33 %
-    shared::links::link(&t, mia.id, cal.id).await.expect("link");
+    shared::services::links::link(&t, mia.id, cal.id)
+        .await
+        .expect("link");
     let itself = Summary::of(&cal, balance(700, 0, 0, 0))
         .totals((1, 3, 1, 700, 33.33))
         .top(vec![top(2, &cal, "Cal's", (3, 1, 33.33, 700))]);
@@ -807,7 +814,9 @@ async fn aggregate_of_a_master_with_one_child_merges_and_ranks_globally() {
     t.product(cal.id, 1207, "c1207", 100, &[100]).await;
     t.clicks(cal.id, 1209, 9).await;
     t.product(outsider.id, 1300, "out", 1, &[5000]).await;
-    shared::links::link(&t, mia.id, cal.id).await.expect("link");
+    shared::services::links::link(&t, mia.id, cal.id)
+        .await
+        .expect("link");
 
     // content 8; clicks Mia 4+10+20+20 = 54, Cal 2+5+10+100+9 = 126 -> 180;
     // unlocks Mia 6, Cal 4 -> 10; revenue 1000; rate 10/180 = 5.555 % -> 5.56.
@@ -863,7 +872,7 @@ async fn aggregate_of_a_master_with_ten_children_in_three_round_trips() {
     // Linked in an order unrelated to creation: 3, 1, 10, 2, 9, 4, 8, 5, 7, 6.
     let order = [3usize, 1, 10, 2, 9, 4, 8, 5, 7, 6];
     for i in order {
-        shared::links::link(&t, mia.id, kids[i - 1].id)
+        shared::services::links::link(&t, mia.id, kids[i - 1].id)
             .await
             .expect("link");
     }
@@ -940,7 +949,7 @@ async fn aggregate_across_currencies() {
     t.product(ed.id, 1103, "eur2", 1, &[300]).await;
     t.applied(Event::fee(ed.id, "ed_fee", 20)).await;
     for child in [&gus, &eve, &ed] {
-        shared::links::link(&t, mia.id, child.id)
+        shared::services::links::link(&t, mia.id, child.id)
             .await
             .expect("link");
     }
@@ -980,8 +989,12 @@ async fn aggregate_leaves_out_a_deleted_child() {
     t.product(mia.id, 1, "mia", 2, &[100]).await; // 50 %
     t.product(eve.id, 2, "eve", 1, &[900]).await; // 100 %
     t.product(sam.id, 3, "sam", 4, &[300]).await; // 25 %
-    shared::links::link(&t, mia.id, eve.id).await.expect("link");
-    shared::links::link(&t, mia.id, sam.id).await.expect("link");
+    shared::services::links::link(&t, mia.id, eve.id)
+        .await
+        .expect("link");
+    shared::services::links::link(&t, mia.id, sam.id)
+        .await
+        .expect("link");
     delete_user(&t, eve.id).await.expect("delete user");
     // Eve, her EUR and her product are gone: one currency again.
     // clicks 2+4 = 6, unlocks 2 -> 33.33 %; revenue 400.

@@ -1,7 +1,8 @@
 //! System-wide ids: unique across processes, within 2^53-1, and the counter
 //! item is touched once per block, not once per id.
 
-use shared::db::ids::{DEFAULT_BLOCK_SIZE, MAX_ID};
+use domain::ids::MAX_ID;
+use shared::store::ids::DEFAULT_BLOCK_SIZE;
 use shared::Ctx;
 use std::collections::HashSet;
 use std::sync::Arc;

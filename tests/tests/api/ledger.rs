@@ -7,13 +7,16 @@
 //! derived from the entry id, which every fresh table allocates alike.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use domain::account::Account;
+use domain::currency::Currency;
+use domain::ledger::{next_balance, BalanceError, Direction, EntryType};
+use domain::ledger::{Balance, Entry};
+use domain::lot::Lot;
 use serde_json::{json, Value};
-use shared::currency::Currency;
-use shared::db::item::Item;
-use shared::db::keys;
-use shared::db::model::{Account, Balance, Entry, Lot};
-use shared::ledger::apply::{read_lot, EventResult, EventStatus};
-use shared::ledger::{next_balance, BalanceError, Direction, EntryType};
+use shared::services::ledger::{EventResult, EventStatus};
+use shared::store::item::Item;
+use shared::store::keys;
+use shared::store::read::read_lot;
 use std::collections::HashMap;
 use tests::dynamo::{get_raw, partition, sk_starts_with, test_ctx, test_ctx_with, TestCtx};
 use tests::events::{assert_applied, assert_rejected};
@@ -70,7 +73,7 @@ fn d(e: &Entry) -> (i64, i64, i64) {
 }
 
 fn now() -> i64 {
-    shared::time::now_epoch()
+    domain::time::now_epoch()
 }
 
 /// Sets every `user_id` field of an event (or array of events) to `user_id`.
@@ -750,7 +753,7 @@ async fn unknown_and_deleted_users_are_refused() {
         &t.apply(json!({"kind":"hold","event_id":"h1","user_id":uid,"amount":100}))
             .await,
     );
-    shared::users::delete_user(&t, uid)
+    shared::services::users::delete_user(&t, uid)
         .await
         .expect("delete user");
     let before = snapshot(&t, uid).await;

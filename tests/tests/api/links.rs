@@ -1,4 +1,4 @@
-//! Account links (SPEC 4.5 and 7): `shared::links::{link, unlink}`, the
+//! Account links (SPEC 4.5 and 7): `shared::services::links::{link, unlink}`, the
 //! `GET /api/user/linked-accounts` handler, and what linking and unlinking do
 //! to the next `POST /api/dashboard/summary/aggregate`, on DynamoDB Local.
 //!
@@ -7,11 +7,11 @@
 //! before and after. Concurrent links and unlinks check that the conditions
 //! of the link transaction, not only the reads before it, enforce the rules.
 
+use domain::account::{Account, Link};
+use domain::currency::Currency;
 use serde_json::{json, Value};
-use shared::currency::Currency;
-use shared::db::model::{Account, Link};
-use shared::links::{link, unlink, LinkError, MAX_CHILDREN};
-use shared::users::delete_user;
+use shared::services::links::{link, unlink, LinkError, MAX_CHILDREN};
+use shared::services::users::delete_user;
 use shared::Ctx;
 use tests::dynamo::test_ctx;
 use tests::expect::{account_entry, balance, currency_code, currency_id, shown_time, top, Summary};
@@ -77,7 +77,7 @@ async fn assert_link_refused(
 ) {
     let mut existing = Vec::new();
     for id in [master, child] {
-        if shared::ledger::apply::read_account(ctx, id)
+        if shared::store::read::read_account(ctx, id)
             .await
             .expect("read")
             .is_some()
@@ -276,7 +276,7 @@ async fn deleting_a_master_makes_its_children_standalone() {
     // A second deletion of the master is refused and changes nothing.
     assert!(matches!(
         delete_user(&t, mia.id).await,
-        Err(shared::users::UserError::NotFound(id)) if id == mia.id
+        Err(shared::services::users::UserError::NotFound(id)) if id == mia.id
     ));
 }
 

@@ -4,16 +4,18 @@
 //! `GET /api/wallet/payouts/{id}`, how decisions show in `GET /api/wallet`,
 //! and `release-holds` (matured lots only, concurrent runs release each lot once).
 
+use domain::ledger::EntryType;
+use domain::lot::Lot;
+use domain::payout::Payout;
+use domain::payout::PayoutStatus;
+use domain::time::{format_created_at, now_epoch, parse_rfc3339};
 use futures::future::join_all;
 use lambda_http::http::Method;
 use lambda_http::RequestExt;
 use serde_json::{json, Value};
-use shared::db::model::PayoutStatus;
-use shared::db::model::{Lot, Payout};
-use shared::ledger::apply::EventStatus;
-use shared::ledger::EntryType;
-use shared::payouts::read_payout;
-use shared::time::{format_created_at, now_epoch, parse_rfc3339};
+use shared::services::ledger::EventStatus;
+use shared::services::payouts::read_payout;
+use shared::store::codec::Decode;
 use shared::Ctx;
 use std::sync::Arc;
 use tests::dynamo::{assert_same_table, partition, sk_starts_with, table_items, test_ctx, TestCtx};
@@ -589,7 +591,9 @@ async fn payouts_list_refuses_what_it_must() {
         t.send(Route::Payouts, bad).await,
         (401, error(UNAUTHENTICATED))
     );
-    shared::users::delete_user(&t, u.id).await.expect("delete");
+    shared::services::users::delete_user(&t, u.id)
+        .await
+        .expect("delete");
     assert_eq!(
         t.sample(Route::Payouts, "payouts_ok", Some(&u.token)).await,
         (401, error(UNAUTHENTICATED))
@@ -751,7 +755,9 @@ async fn a_deleted_users_token_cannot_read_a_payout() {
     let (t, u) = payable_creator(500).await;
     let id = t.cash_out(&u.token).await;
     assert_eq!(t.payout(&u.token, &id.to_string()).await.status, 200);
-    shared::users::delete_user(&t, u.id).await.expect("delete");
+    shared::services::users::delete_user(&t, u.id)
+        .await
+        .expect("delete");
     assert_eq!(
         t.payout(&u.token, &id.to_string()).await,
         (401, error(UNAUTHENTICATED))
@@ -1044,17 +1050,19 @@ async fn a_run_with_a_stale_view_of_a_lot_counts_it_as_already_released() {
     let (t, u) = payable_creator(0).await;
     t.applied(held(u.id, "only", 100, "2020-01-01T00:00:00Z", 60))
         .await;
-    let lot = shared::ledger::apply::read_lot(&t, u.id, "only")
+    let lot = shared::store::read::read_lot(&t, u.id, "only")
         .await
         .expect("read lot")
         .expect("lot");
     let now = now_epoch();
     assert_eq!(
-        shared::holds::release_lot(&t, &lot, now).await.ok(),
+        shared::services::holds::release_lot(&t, &lot, now)
+            .await
+            .ok(),
         Some(true)
     );
     let snapshot = table_items(&t).await;
-    match shared::holds::release_lot(&t, &lot, now).await {
+    match shared::services::holds::release_lot(&t, &lot, now).await {
         Ok(false) => {}
         other => panic!("the second release of a lot must be Ok(false), got {other:?}"),
     }

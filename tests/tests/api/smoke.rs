@@ -1,7 +1,7 @@
 //! A whole dashboard on one table: products, clicks and earnings of a master
 //! and its child, then every dashboard route (printed, for a look by eye).
 
-use shared::currency::Currency;
+use domain::currency::Currency;
 use tests::dynamo::test_ctx;
 use tests::events::Event;
 use tests::fixtures::{creator, Profile};
@@ -28,7 +28,7 @@ async fn dashboard_smoke() {
         let r = t.apply(e).await;
         println!("{r:?}");
     }
-    shared::links::link(&t, m.id, c.id).await.unwrap();
+    shared::services::links::link(&t, m.id, c.id).await.unwrap();
     t.reset_counts();
     let r = t.summary(&m.token).await;
     println!(

@@ -12,13 +12,16 @@
 //! region, not the table, so two tables whose ids both start at 1 collided
 //! (`IdempotentParameterMismatchException`).
 
+use domain::currency::Currency;
+use domain::ledger::Entry;
+use domain::ledger::EntryType;
+use domain::ledger::Movement;
+use domain::token::Ability;
 use lambda_http::http::HeaderValue;
 use serde_json::{json, Value};
-use shared::auth::{create_token, revoke_token, Ability};
-use shared::currency::Currency;
-use shared::db::model::Entry;
-use shared::ledger::apply::{commit, EventStatus, Movement};
-use shared::ledger::EntryType;
+use shared::services::auth::{create_token, revoke_token};
+use shared::services::ledger::EventStatus;
+use shared::store::write::commit;
 use shared::Ctx;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -858,7 +861,7 @@ async fn tokens_of_a_deleted_user_are_401() {
     assert_eq!(t.wallet(&user.token, "").await.status, 200);
     assert_eq!(t.affiliate(&key, "").await.status, 200);
 
-    shared::users::delete_user(&t, user.id)
+    shared::services::users::delete_user(&t, user.id)
         .await
         .expect("delete user");
     for token in [&user.token, &key] {

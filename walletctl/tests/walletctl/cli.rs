@@ -188,8 +188,14 @@ async fn payouts_are_listed_approved_and_declined() {
         let event = json!({"kind":"product_earning","event_id":format!("p{n}"),"user_id":id,"amount":amount,"hold_seconds":0});
         let out = cli.run_with_stdin(&["event", "-"], &event.to_string());
         assert!(out.status.success());
-        let response = shared::payouts::cashout(&ctx, id, None).await.unwrap();
-        assert_eq!(response.status, 200);
+        let success = |payout_id| shared::ApiResponse::cashout_created(payout_id).stored();
+        let response = shared::services::payouts::cashout(&ctx, id, None, success)
+            .await
+            .unwrap();
+        assert!(matches!(
+            response,
+            shared::services::payouts::Cashout::Created { .. }
+        ));
         let listed = cli.ok(&["payout", "list", "--user", &id.to_string()]);
         payout_ids.push(listed[n - 1]["id"].as_i64().unwrap());
         assert_eq!(listed[n - 1]["amount"], amount);
@@ -225,7 +231,7 @@ async fn payouts_are_listed_approved_and_declined() {
     assert_eq!(paid.as_array().unwrap().len(), 1);
     assert_eq!(paid[0]["id"], payout_ids[0]);
     cli.refuses(&["payout", "list", "--status", "lost"], "--status");
-    let b = shared::ledger::apply::read_account(&ctx, id)
+    let b = shared::store::read::read_account(&ctx, id)
         .await
         .unwrap()
         .unwrap()
@@ -311,19 +317,26 @@ async fn seed_demo_creates_once_and_prints_fresh_tokens() {
             types.insert(e.entry_type.as_str());
         }
     }
-    let every_type: std::collections::BTreeSet<&str> = shared::ledger::EntryType::ALL
+    let every_type: std::collections::BTreeSet<&str> = domain::ledger::EntryType::ALL
         .iter()
         .map(|t| t.as_str())
         .collect();
     assert_eq!(types, every_type, "the demo history has every entry type");
     let ann = users[0]["user_id"].as_i64().unwrap();
-    let group = shared::links::linked_accounts(&ctx, ann).await.unwrap();
+    let group = shared::services::links::linked_accounts(&ctx, ann)
+        .await
+        .unwrap();
     assert_eq!((group.role, group.linked_accounts.len()), ("master", 2));
-    let summary = shared::dashboard::summary(&ctx, ann).await.unwrap();
+    let summary = shared::services::dashboard::summary(&ctx, ann)
+        .await
+        .unwrap();
     assert!(!summary.top_performing.is_empty());
-    let requested =
-        shared::payouts::list_payouts(&ctx, None, Some(shared::db::model::PayoutStatus::Requested))
-            .await
-            .unwrap();
+    let requested = shared::services::payouts::list_payouts(
+        &ctx,
+        None,
+        Some(domain::payout::PayoutStatus::Requested),
+    )
+    .await
+    .unwrap();
     assert_eq!(requested.len(), 1, "one pending payout");
 }

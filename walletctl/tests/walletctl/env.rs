@@ -182,7 +182,7 @@ impl Env {
 
     /// The library on the same table, for what the CLI does not do.
     pub fn ctx(&self) -> TestCtx {
-        TestCtx::on_table(shared::config::Config::for_table(self.table.clone()))
+        TestCtx::on_table(domain::config::Config::for_table(self.table.clone()))
     }
 }
 
