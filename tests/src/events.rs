@@ -1,4 +1,4 @@
-//! Internal events (SPEC 6): one constructor per kind ([`Event`]), and the
+//! Internal events (docs/ledger.md#internal-events): one constructor per kind ([`Event`]), and the
 //! ledger applying them on a [`TestCtx`].
 
 use crate::dynamo::TestCtx;

@@ -1,4 +1,4 @@
-//! What must always hold (SPEC 5), checked from the stored items, and the
+//! What must always hold (docs/ledger.md#invariants), checked from the stored items, and the
 //! reads these checks (and the tests) use: accounts, balances, entries, payouts.
 
 use crate::dynamo::{item_key, partition, sk_starts_with};
@@ -48,7 +48,7 @@ fn assert_contiguous(items: &[Item], count: i64, sk: fn(i64) -> String, list: &s
     }
 }
 
-/// Checks the invariants of SPEC section 5 for one user, from the stored items:
+/// Checks the invariants of docs/ledger.md for one user, from the stored items:
 /// each bucket equals the sum of its entries' deltas (recomputed from the
 /// type rules), no bucket that must not be negative is, `hold` equals the
 /// unreleased lots, the lists are contiguous and their counters exact,
@@ -137,7 +137,7 @@ pub async fn payouts_of(ctx: &Ctx, user_id: i64) -> Vec<Payout> {
         .expect("list payouts")
 }
 
-/// SPEC 5: `pending` equals the sum of payouts in status `requested`. Also:
+/// docs/ledger.md#invariants: `pending` equals the sum of payouts in status `requested`. Also:
 /// the canonical payout items, their list copies and the operator's status
 /// index agree; the list is contiguous; every payout has exactly the ledger
 /// entries its status implies (one `pending`, plus one `withdrawal` when paid
@@ -208,7 +208,7 @@ pub async fn assert_pending_is_requested_payouts(ctx: &Ctx, user_id: i64) {
     assert_eq!(orphans, 0, "payout entries without a payout");
 }
 
-/// Every invariant of SPEC 5 for one user, payouts included.
+/// Every invariant of docs/ledger.md#invariants for one user, payouts included.
 pub async fn check(ctx: &Ctx, user_id: i64) {
     assert_invariants(ctx, user_id).await;
     assert_pending_is_requested_payouts(ctx, user_id).await;

@@ -10,7 +10,7 @@
 //! - [`http`]: requests from the sample events, one method per public route,
 //!   the response taken apart, the one [`http::assert_refused`] assertion;
 //! - [`expect`]: expected JSON (pages, balances, summaries);
-//! - [`invariants`]: the reads and the whole-wallet checks of SPEC 5;
+//! - [`invariants`]: the reads and the whole-wallet checks of docs/ledger.md#invariants;
 //! - [`operator`]: `payout-admin` and `release-holds`.
 
 pub mod dynamo;

@@ -1,4 +1,4 @@
-//! `walletctl`: the operator CLI (SPEC section 7). Every command prints JSON on
+//! `walletctl`: the operator CLI (docs/ledger.md#walletctl). Every command prints JSON on
 //! stdout; an error prints a message on stderr and exits non-zero.
 //! Configuration comes from the same environment as the Lambdas.
 

@@ -1,4 +1,4 @@
-//! GET /api/wallet/affiliate: referral revenue and a page of affiliate earnings (SPEC 4.2).
+//! GET /api/wallet/affiliate: referral revenue and a page of affiliate earnings (docs/api.md#affiliate).
 
 use domain::token::Needs;
 use lambda_http::{Body, Request, Response};

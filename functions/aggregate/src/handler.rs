@@ -1,5 +1,5 @@
 //! POST /api/dashboard/summary/aggregate: KPIs merged over a master's linked
-//! children (SPEC 4.5). `additional_tokens` never grants access to anyone.
+//! children (docs/api.md#aggregate). `additional_tokens` never grants access to anyone.
 
 use domain::token::Needs;
 use lambda_http::{Body, Request, Response};

@@ -1,4 +1,4 @@
-//! POST /api/wallet/cashout: a payout of the whole available balance (SPEC 4.3).
+//! POST /api/wallet/cashout: a payout of the whole available balance (docs/api.md#cashout).
 //! Any request body is ignored.
 
 use domain::token::Needs;

@@ -1,4 +1,4 @@
-//! The internal `ledger` function: applies money events (SPEC section 6).
+//! The internal `ledger` function: applies money events (docs/ledger.md#internal-events).
 //!
 //! Input: one event, an array of events, or an SQS batch whose record bodies are
 //! events. Events are applied one at a time, in order. For a direct invocation

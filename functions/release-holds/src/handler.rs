@@ -1,5 +1,5 @@
 //! The internal, scheduled `release-holds` function: releases every hold lot
-//! whose time has come (SPEC section 5). The schedule's event is ignored, except
+//! whose time has come (docs/ledger.md). The schedule's event is ignored, except
 //! an optional `"now"` (RFC 3339) to release as of another time.
 
 use domain::time::{now_epoch, parse_rfc3339};

@@ -1,4 +1,4 @@
-//! GET /api/dashboard/summary: the bearer's dashboard KPIs (SPEC 4.4), always
+//! GET /api/dashboard/summary: the bearer's dashboard KPIs (docs/api.md#summary), always
 //! about the bearer alone, master or not.
 
 use domain::token::Needs;

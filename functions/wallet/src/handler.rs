@@ -1,4 +1,4 @@
-//! GET /api/wallet: balances and a page of every public transaction (SPEC 4.1).
+//! GET /api/wallet: balances and a page of every public transaction (docs/api.md#wallet).
 
 use domain::token::Needs;
 use lambda_http::{Body, Request, Response};

@@ -142,7 +142,7 @@ pub fn validate_display_name(name: &str) -> Result<String, InvalidUser> {
 }
 
 /// Payout details must be an object with the currency's fields as non-empty
-/// strings (SPEC section 7); other fields are refused. Returns the stored text.
+/// strings (docs/ledger.md#walletctl); other fields are refused. Returns the stored text.
 pub fn validate_payout_details(currency: Currency, details: &Value) -> Result<String, InvalidUser> {
     let fields = currency.payout_fields();
     let obj = details.as_object().ok_or_else(|| {

@@ -1,4 +1,4 @@
-//! Internal events (SPEC section 6): parsing and validation, before anything is written.
+//! Internal events (docs/ledger.md#internal-events): parsing and validation, before anything is written.
 
 use crate::ids::MAX_ID;
 use serde_json::{Map, Value};

@@ -1,5 +1,5 @@
 //! The ledger: every change of a wallet is one immutable entry written in the
-//! same DynamoDB transaction as the balance change (SPEC section 5).
+//! same DynamoDB transaction as the balance change (docs/ledger.md).
 //!
 //! The bucket rule of each entry type lives in [`EntryType::deltas`]; the
 //! invariants every new state must keep live in [`next_balance`].
@@ -86,7 +86,7 @@ impl EntryType {
         }
     }
 
-    /// The SPEC section 5 table: what an entry of `amount` does to each bucket.
+    /// the table of docs/ledger.md#entry-types: what an entry of `amount` does to each bucket.
     /// `held` only matters for earnings (held earnings go to `hold`).
     pub fn deltas(self, amount: i64, held: bool) -> Deltas {
         let a = amount;
@@ -189,7 +189,7 @@ pub enum BalanceError {
 }
 
 /// The balance after an entry, or why the entry is not allowed. Checked
-/// arithmetic; keeps the invariants of SPEC section 5.
+/// arithmetic; keeps the invariants of docs/ledger.md.
 pub fn next_balance(
     balance: &Balance,
     entry_type: EntryType,

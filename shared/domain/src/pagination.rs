@@ -1,4 +1,4 @@
-//! `page` and `limit` (SPEC section 3, Pagination) and the page arithmetic of
+//! `page` and `limit` (docs/api.md#pagination) and the page arithmetic of
 //! lists with contiguous sequence numbers.
 
 use serde::Serialize;

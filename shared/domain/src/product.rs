@@ -1,4 +1,4 @@
-//! Product analytics kept by the ledger (SPEC 4.4 definitions): what a product
+//! Product analytics kept by the ledger (docs/api.md#summary): what a product
 //! adds to its account's counters, and conversion rates.
 
 /// A product of a creator, with its counters.

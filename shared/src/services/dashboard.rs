@@ -1,4 +1,4 @@
-//! Dashboard KPIs (SPEC 4.4 and 4.5): read from the stored per-account counters
+//! Dashboard KPIs (docs/api.md#summary, #aggregate): read from the stored per-account counters
 //! and each account's top-5 index, never by scanning products.
 
 use crate::services::error::AppError;
@@ -64,7 +64,7 @@ pub async fn summary(ctx: &Ctx, user_id: i64) -> Result<Summary, AppError> {
     build(vec![account], top?)
 }
 
-/// The aggregate body, checked (SPEC 4.5): `Some` when `additional_tokens` is
+/// The aggregate body, checked (docs/api.md#aggregate): `Some` when `additional_tokens` is
 /// present and not null.
 pub fn parse_aggregate_body(body: &[u8]) -> Result<Option<Vec<String>>, AppError> {
     let text = std::str::from_utf8(body).map_err(|_| AppError::InvalidJson)?;

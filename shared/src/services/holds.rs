@@ -1,4 +1,4 @@
-//! The scheduled release of matured hold lots (`release-holds`, SPEC section 5).
+//! The scheduled release of matured hold lots (`release-holds`, docs/ledger.md).
 //! Lots due by `now` are found in the sparse due index (8 Queries, no scan);
 //! each is released with one `release_hold` entry in one transaction that also
 //! marks the lot released, so two runs at once release every lot once.

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` (SPEC 4.3): the same key from the same user within 30 days
+//! `Idempotency-Key` (docs/api.md#cashout): the same key from the same user within 30 days
 //! replays the first committed response and does nothing else.
 //!
 //! A request first claims the key with one conditional Put (an in-flight lock

@@ -69,7 +69,7 @@ impl From<InvalidEvent> for EventError {
     }
 }
 
-/// Parses and applies one event (SPEC section 6). Never panics, never
+/// Parses and applies one event (docs/ledger.md#internal-events). Never panics, never
 /// applies an event twice; a refused event changes nothing.
 pub async fn apply_event_value(ctx: &Ctx, value: &Value) -> EventResult {
     let event_id = event_id_of(value);

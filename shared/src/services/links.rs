@@ -1,4 +1,4 @@
-//! Account groups: a master and at most 10 linked children (SPEC 4.5, 7).
+//! Account groups: a master and at most 10 linked children (docs/api.md#aggregate, docs/ledger.md#walletctl).
 //! No chains: a master cannot become a child, a child cannot get children,
 //! a child has one master, nobody links itself. The links live in the account
 //! items (`children` on the master, `master_id` on the child), changed together

@@ -1,4 +1,4 @@
-//! Cashouts and the payout lifecycle (SPEC 4.3 and section 5):
+//! Cashouts and the payout lifecycle (docs/api.md#cashout, docs/ledger.md#payouts):
 //! `requested` -> `paid` (approve) or `declined` (decline, funds back to available).
 
 use crate::services::error::AppError;

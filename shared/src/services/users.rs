@@ -132,7 +132,7 @@ pub async fn set_payout_details(ctx: &Ctx, user_id: i64, details: &Value) -> Res
 /// the account and refuses a deleted one), its e-mail address is freed, its
 /// ledger is kept. A master's links go with it: its children become
 /// standalone accounts in the same transaction (a deleted child stays in its
-/// master's list and is left out of what the master sees, SPEC 4.5).
+/// master's list and is left out of what the master sees, docs/api.md#aggregate).
 pub async fn delete_user(ctx: &Ctx, user_id: i64) -> Result<(), UserError> {
     retry_on_conflict(
         || format!("the account of user {user_id}"),

@@ -1,4 +1,4 @@
-//! The wallet reads (SPEC 4.1 and 4.2): balances and a page of a list, in a
+//! The wallet reads (docs/api.md#wallet, #affiliate): balances and a page of a list, in a
 //! fixed number of round trips whatever the history length.
 
 use crate::services::error::AppError;

@@ -388,7 +388,7 @@ async fn a_child_reads_neither_its_masters_nor_its_siblings_data() {
     }
     let sibling_markers = foreign_markers(&sibling);
     // The master's id and e-mail are shown to the child by linked-accounts (its
-    // master's identity, SPEC); its money and payouts never are.
+    // master's identity, docs/api.md#aggregate); its money and payouts never are.
     let master_money = [
         format!("\"id\":{},", master.payout_id),
         "Earning m-".to_owned(),

@@ -1,6 +1,6 @@
-//! `POST /api/wallet/cashout` (SPEC 3, 4.3 and 5) through the `cashout`
+//! `POST /api/wallet/cashout` (docs/api.md#cashout, docs/ledger.md) through the `cashout`
 //! handler, on DynamoDB Local: the envelope and `Location`, the preconditions
-//! in the SPEC's order, `Idempotency-Key` (replay, scope, retry after a
+//! in the documented order, `Idempotency-Key` (replay, scope, retry after a
 //! refusal, 409 in flight, bad keys), concurrency (50 cashouts at once, over
 //! many rounds; cashouts racing earnings, hold releases and decisions), the
 //! DynamoDB cost of one cashout, and injected failures.

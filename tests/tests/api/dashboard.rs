@@ -1,6 +1,6 @@
 //! `GET /api/dashboard/summary` and `POST /api/dashboard/summary/aggregate`
-//! (SPEC 3, 4.4, 4.5) and the product analytics the ledger keeps for them
-//! (SPEC 6), through the handlers, the `ledger` function and the sample events
+//! (docs/api.md#summary, #aggregate) and the product analytics the ledger keeps for them
+//! (docs/ledger.md#internal-events), through the handlers, the `ledger` function and the sample events
 //! of `events/`, on DynamoDB Local.
 //!
 //! Every success is compared as a whole envelope with a JSON value written out

@@ -1,4 +1,4 @@
-//! The ledger rules (SPEC section 5) and internal events (SPEC section 6),
+//! The ledger rules (docs/ledger.md) and internal events (docs/ledger.md#internal-events),
 //! against DynamoDB Local: bucket deltas per event kind, hold lots,
 //! idempotency, validation, concurrency, and the `ledger` function handler.
 //!

@@ -1,4 +1,4 @@
-//! Account links (SPEC 4.5 and 7): `shared::services::links::{link, unlink}`, the
+//! Account links (docs/api.md#aggregate and 7): `shared::services::links::{link, unlink}`, the
 //! `GET /api/user/linked-accounts` handler, and what linking and unlinking do
 //! to the next `POST /api/dashboard/summary/aggregate`, on DynamoDB Local.
 //!

@@ -1,4 +1,4 @@
-//! The payout lifecycle after a cashout (SPEC 4.3 and 5), on DynamoDB Local:
+//! The payout lifecycle after a cashout (docs/api.md#cashout, docs/ledger.md#payouts), on DynamoDB Local:
 //! `payout-admin` (approve / decline and their refusals, concurrent
 //! decisions), the creator's reads `GET /api/wallet/payouts` and
 //! `GET /api/wallet/payouts/{id}`, how decisions show in `GET /api/wallet`,
@@ -751,7 +751,7 @@ async fn the_cashout_location_leads_to_the_payout() {
 
 #[tokio::test]
 async fn a_deleted_users_token_cannot_read_a_payout() {
-    // SPEC 3: tokens of a deleted user get 401 on every public route.
+    // docs/api.md#authentication: tokens of a deleted user get 401 on every public route.
     let (t, u) = payable_creator(500).await;
     let id = t.cash_out(&u.token).await;
     assert_eq!(t.payout(&u.token, &id.to_string()).await.status, 200);

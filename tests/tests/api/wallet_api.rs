@@ -1,5 +1,5 @@
 //! Handler-level tests of `GET /api/wallet` and `GET /api/wallet/affiliate`
-//! (SPEC sections 3, 4.1 and 4.2), on DynamoDB Local.
+//! (docs/api.md: conventions, wallet, affiliate), on DynamoDB Local.
 //!
 //! Every assertion compares the status and the whole envelope with a JSON value
 //! built here: ids come from the stored entries (looked up by event id), every
@@ -45,7 +45,7 @@ async fn by_event(ctx: &Ctx, user_id: i64) -> HashMap<String, Entry> {
         .collect()
 }
 
-/// The direction the API shows for each entry type (SPEC 4.1), written out.
+/// The direction the API shows for each entry type (docs/api.md#wallet), written out.
 fn direction(entry_type: &str) -> &'static str {
     match entry_type {
         "product_earning" | "affiliate_earning" => "credit",
