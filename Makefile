@@ -1,4 +1,4 @@
-# Creator wallet backend: developer and CI entry points (see shared/SPEC.md, section 8).
+# Creator wallet backend: developer and CI entry points (see README.md, "Tests").
 
 SHELL := bash
 
@@ -15,7 +15,7 @@ help:
 	@echo "make dev       the whole API on http://127.0.0.1:3000 with demo data (Ctrl-C stops it)"
 	@echo "make tools     the pinned Python tools (tools/requirements.txt) in .tools/venv"
 	@echo "make lint-infra  sam validate --lint, cfn-lint template.yaml, actionlint (offline)"
-	@echo "make test-scripts  the tests of scripts/ (deploy decisions, no Rust)"
+	@echo "make test-scripts  the tests of scripts/ (deploy decisions, doc links)"
 	@echo "make lambda    release zips of every function of template.yaml with cargo-lambda"
 	@echo "               (target/lambda/NAME/bootstrap.zip; ARCH=arm64 for Graviton)"
 	@echo "make deploy-plan BASE=rev [HEAD=rev]  what a push from BASE to HEAD deploys"

@@ -37,13 +37,17 @@
 # and not from a list kept here: every resource of Type
 # AWS::Serverless::Function with Metadata.BuildProperties.Binary, whose code is
 # the crate in functions/<Binary>/ (the layout of this repository: folder,
-# package and binary share the name). The reader is a small indentation-based
-# parser of block YAML in Python's standard library, so CloudFormation tags
-# such as !Ref and !GetAtt need no YAML library; the test checks that it agrees
-# with a real YAML parser on the repository's template.
+# package and binary share the name). The reader is walletctl's
+# (`walletctl template functions`, walletctl/src/local/template.rs), a real
+# YAML parser that resolves nothing, so CloudFormation tags such as !Ref and
+# !GetAtt are fine; its unit tests check that it agrees with the reader of
+# `walletctl serve` on the repository's template. It needs cargo: walletctl
+# is built here (once per run) unless WALLETCTL names a walletctl binary.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The project this script belongs to (its walletctl), and the repository to look at.
+PROJECT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$PROJECT"
 TEMPLATE_PATH="template.yaml"
 ZERO_SHA="0000000000000000000000000000000000000000"
 
@@ -51,73 +55,19 @@ log() { echo "changed-functions: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-# The template reader: prints "LOGICAL_ID BINARY" for each function of the
-# template text on stdin, in template order.
-read -r -d '' TEMPLATE_READER <<'PY' || true
-import re, sys
-
-def scalar(text):
-    """The value of a plain or quoted scalar, without a trailing comment."""
-    text = text.strip()
-    if text[:1] in ('"', "'"):
-        end = text.find(text[0], 1)
-        return text[1:end] if end > 0 else text[1:]
-    return re.sub(r"\s+#.*$", "", text).strip()
-
-KEY = re.compile(r"""^("[^"]*"|'[^']*'|[^\s"'#\[{][^#]*?)\s*:(?:\s+(.*)|$)""")
-BLOCK_SCALAR = re.compile(r"^[|>][0-9+-]*\s*(#.*)?$")
-
-resources = {}       # logical id -> {"Type": ..., "Binary": ...}, in template order
-stack = []           # [(indent, key)]: the keys enclosing the current line ("-" for a list item)
-block_indent = None  # inside a block scalar (| or >) whose key is at this indent
-for raw in sys.stdin.read().splitlines():
-    if not raw.strip() or raw.lstrip().startswith("#"):
-        continue
-    indent = len(raw) - len(raw.lstrip(" "))
-    if block_indent is not None:
-        if indent > block_indent:
-            continue
-        block_indent = None
-    line = raw.strip()
-    if line in ("---", "..."):
-        stack = []
-        continue
-    # A list item opens a level of its own, so that keys inside lists never
-    # count as keys of the mapping around the list.
-    while line == "-" or line.startswith("- "):
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        stack.append((indent, "-"))
-        rest = line[1:].lstrip(" ")
-        indent += len(line) - len(rest)
-        line = rest
-    m = KEY.match(line)
-    if not m:
-        continue
-    key, value = scalar(m.group(1)), (m.group(2) or "")
-    while stack and stack[-1][0] >= indent:
-        stack.pop()
-    path = [k for _, k in stack] + [key]
-    stack.append((indent, key))
-    if BLOCK_SCALAR.match(value.strip()):
-        block_indent = indent
-        continue
-    if len(path) >= 3 and path[0] == "Resources" and "-" not in path:
-        entry = resources.setdefault(path[1], {})
-        if path[2:] == ["Type"]:
-            entry["Type"] = scalar(value)
-        elif path[2:] == ["Metadata", "BuildProperties", "Binary"]:
-            entry["Binary"] = scalar(value)
-
-for logical_id, entry in resources.items():
-    if entry.get("Type") != "AWS::Serverless::Function":
-        continue
-    binary = entry.get("Binary", "")
-    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]*", binary):
-        sys.exit(f"changed-functions: error: {logical_id} is a function, but its "
-                 f"Metadata.BuildProperties.Binary is {binary or 'missing'!r}: cannot tell what to build")
-    print(logical_id, binary)
-PY
+# walletctl, which reads the template (`walletctl template functions --lines`:
+# "LOGICAL_ID BINARY" for each function, in template order). $WALLETCTL when
+# set, else the project's own, built (or brought up to date) here once.
+walletctl() {
+    if [[ -z "${WALLETCTL:-}" ]]; then
+        (cd "$PROJECT" && cargo build -p walletctl --quiet) >&2 \
+            || die "cannot build walletctl (cargo build -p walletctl)"
+        local target="${CARGO_TARGET_DIR:-target}"
+        [[ "$target" == /* ]] || target="$PROJECT/$target"
+        WALLETCTL="$target/debug/walletctl"
+    fi
+    "$WALLETCTL" "$@"
+}
 
 # Sets FUNCTIONS (lines "LOGICAL_ID BINARY") from REV's template.yaml, or
 # from the work tree's when REV is empty.
@@ -132,7 +82,8 @@ load_functions() {
         [[ -f "$ROOT/$TEMPLATE_PATH" ]] || die "no $ROOT/$TEMPLATE_PATH"
         text="$(cat "$ROOT/$TEMPLATE_PATH")"
     fi
-    FUNCTIONS="$(python3 -c "$TEMPLATE_READER" <<<"$text")" || exit 1
+    FUNCTIONS="$(walletctl template functions --template - --lines <<<"$text")" \
+        || die "cannot read the functions of $TEMPLATE_PATH of $where"
     [[ -n "$FUNCTIONS" ]] || die "no AWS::Serverless::Function with a Binary in $TEMPLATE_PATH of $where"
     while read -r _ binary; do
         if [[ -n "$rev" ]]; then

@@ -39,34 +39,43 @@ bash scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true
 endpoint=$(bash scripts/dynamodb-local.sh start --data .data/dynamodb)
 export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
 
-walletctl=target/debug/walletctl
+target_dir="${CARGO_TARGET_DIR:-target}"
+[[ "$target_dir" == /* ]] || target_dir="$ROOT/$target_dir"
+walletctl="$target_dir/debug/walletctl"
 "$walletctl" table create >/dev/null
 echo "==> demo data"
 "$walletctl" seed demo > .data/demo.json
-python3 - "$PORT" <<'PY'
-import json, sys
-port = sys.argv[1]
-demo = json.load(open(".data/demo.json"))
-print("seeded now" if demo["seeded_now"] else "demo data was already there; fresh tokens:")
-for u in demo["users"]:
-    print(f"  {u['display_name']:<10} {u['currency']}  user {u['user_id']:<4} {u['role']}")
-    print(f"      token   {u['token']}")
-    print(f"      api key {u['api_key']}")
-ann = demo["users"][0]["token"]
-base = f"http://127.0.0.1:{port}"
-print()
-print("Try:")
-print(f"  curl -H 'Authorization: Bearer {ann}' {base}/api/wallet")
-print(f"  curl -H 'Authorization: Bearer {ann}' '{base}/api/wallet?page=2&limit=5'")
-print(f"  curl -H 'Authorization: Bearer {ann}' {base}/api/wallet/affiliate")
-print(f"  curl -H 'Authorization: Bearer {ann}' {base}/api/dashboard/summary")
-print(f"  curl -X POST -H 'Authorization: Bearer {ann}' -d '{{}}' {base}/api/dashboard/summary/aggregate")
-print(f"  curl -H 'Authorization: Bearer {ann}' {base}/api/user/linked-accounts")
-print(f"  curl -X POST -H 'Authorization: Bearer {ann}' -H 'Idempotency-Key: try-1' {base}/api/wallet/cashout")
-print(f"  curl -H 'Authorization: Bearer {ann}' {base}/api/wallet/payouts")
-print()
-print("Tokens are also in .data/demo.json. Ctrl-C stops everything.")
-PY
+demo() { "$walletctl" json .data/demo.json "$@"; }
+if [[ "$(demo /seeded_now)" == true ]]; then
+    echo "seeded now"
+else
+    echo "demo data was already there; fresh tokens:"
+fi
+i=0
+while fields="$(demo "/users/$i/display_name" "/users/$i/currency" "/users/$i/user_id" \
+    "/users/$i/role" "/users/$i/token" "/users/$i/api_key" 2>/dev/null)"; do
+    mapfile -t f <<<"$fields"
+    printf '  %-10s %s  user %-4s %s\n' "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}"
+    printf '      token   %s\n' "${f[4]}"
+    printf '      api key %s\n' "${f[5]}"
+    i=$((i + 1))
+done
+ann="$(demo /users/0/token)"
+base="http://127.0.0.1:$PORT"
+cat <<EOT
+
+Try:
+  curl -H 'Authorization: Bearer $ann' $base/api/wallet
+  curl -H 'Authorization: Bearer $ann' '$base/api/wallet?page=2&limit=5'
+  curl -H 'Authorization: Bearer $ann' $base/api/wallet/affiliate
+  curl -H 'Authorization: Bearer $ann' $base/api/dashboard/summary
+  curl -X POST -H 'Authorization: Bearer $ann' -d '{}' $base/api/dashboard/summary/aggregate
+  curl -H 'Authorization: Bearer $ann' $base/api/user/linked-accounts
+  curl -X POST -H 'Authorization: Bearer $ann' -H 'Idempotency-Key: try-1' $base/api/wallet/cashout
+  curl -H 'Authorization: Bearer $ann' $base/api/wallet/payouts
+
+Tokens are also in .data/demo.json. Ctrl-C stops everything.
+EOT
 
 echo "==> serving on http://127.0.0.1:$PORT"
 "$walletctl" serve --port "$PORT"

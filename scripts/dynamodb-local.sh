@@ -50,7 +50,20 @@ die() { log "error: $*"; exit 1; }
 installed_version() {
     local pkg_json="$PKG_DIR/package.json"
     [[ -f "$pkg_json" ]] || return 0
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$pkg_json" 2>/dev/null || true
+    # The top-level "version": the keys of the outer object are indented like
+    # its first key, nested ones deeper.
+    awk '
+        !seen && match($0, /^[ \t]*"/) { indent = substr($0, 1, RLENGTH - 1); seen = 1 }
+        seen && index($0, indent "\"version\"") == 1 {
+            rest = substr($0, length(indent) + 10)
+            if (match(rest, /^[ \t]*:[ \t]*"[^"]*"/)) {
+                v = substr(rest, RSTART, RLENGTH)
+                sub(/^[^"]*"/, "", v)
+                sub(/"$/, "", v)
+                print v
+                exit
+            }
+        }' "$pkg_json" 2>/dev/null || true
 }
 
 jar_dir() {
@@ -117,43 +130,45 @@ cmd_install() {
 
 # --- start / run / stop ----------------------------------------------------
 
-free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
+# Answers 0 if no TCP socket but a TIME_WAIT one is bound to the port on any
+# address (Linux: /proc/net/tcp*; Java binds all addresses with SO_REUSEADDR,
+# so leftover TIME_WAIT connections don't stop it). Without /proc: 0 unless
+# something accepts a connection on 127.0.0.1:PORT.
+port_free() {
+    local hex
+    hex="$(printf '%04X' "$1")"
+    local tables=() t
+    for t in /proc/net/tcp /proc/net/tcp6; do [[ -r "$t" ]] && tables+=("$t"); done
+    if ((${#tables[@]})); then
+        ! awk -v port="$hex" '
+            FNR > 1 { split($2, local_addr, ":"); if (local_addr[2] == port && $4 != "06") found = 1 }
+            END { exit !found }' "${tables[@]}"
+    else
+        ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
 }
 
-# Answers 0 if nothing listens on the port (Java binds all addresses, so a
-# bind on 127.0.0.1 fails when anyone listens on it; SO_REUSEADDR, as Java
-# sets it too, lets leftover TIME_WAIT connections not count).
-port_free() {
-    python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-finally:
-    s.close()
-PY
+# A free port below Linux's ephemeral range (32768-60999), so that it is not
+# one the kernel hands out for outgoing connections meanwhile.
+free_port() {
+    local port i
+    for ((i = 0; i < 200; i++)); do
+        port=$((20000 + RANDOM % 12768))
+        if port_free "$port"; then
+            echo "$port"
+            return 0
+        fi
+    done
+    die "no free port found between 20000 and 32767"
 }
 
 # Answers 0 once something speaks HTTP on the port (DynamoDB Local answers a
 # bare GET with 400, which counts as up).
 answers() {
-    python3 - "$1" <<'PY'
-import sys, urllib.request, urllib.error
-try:
-    urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=2)
-except urllib.error.HTTPError:
-    pass
-except Exception:
-    sys.exit(1)
-PY
+    timeout 3 bash -c '
+        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "GET / HTTP/1.0\r\nHost: 127.0.0.1:%s\r\n\r\n" "$1" >&3
+        IFS= read -r line <&3 && [[ "$line" == HTTP/* ]]' answers "$1" 2>/dev/null
 }
 
 # Is PID alive and our DynamoDB Local java process?

@@ -5,9 +5,9 @@
 # response to conform to openapi.yaml (status code, content type, headers, body).
 #
 # Assumes DynamoDB Local is up at $AWS_ENDPOINT_URL_DYNAMODB (127.0.0.1 only) and the
-# binaries are built (`cargo build --workspace --bins`; built here when missing).
+# binaries are built (`cargo build --workspace --bins`, run here: quick when they are).
 # Creates a table of its own (deleted at the end), seeds the demo, starts
-# `target/debug/walletctl serve --port 0`, runs schemathesis three times (a creator
+# `walletctl serve --port 0`, runs schemathesis three times (a creator
 # session, an API key, a child's session), prints the requests sent and the server
 # errors, stops the server. Exit status non-zero on any failure.
 #
@@ -49,11 +49,11 @@ VENV_BIN="$(bash scripts/tools.sh bin)"
 log "lint: openapi-spec-validator openapi.yaml"
 "$VENV_BIN/openapi-spec-validator" openapi.yaml >&2
 
-if [[ ! -x target/debug/walletctl || ! -x target/debug/wallet ]]; then
-    log "building the binaries"
-    cargo build --workspace --bins --quiet
-fi
-CTL="$ROOT/target/debug/walletctl"
+log "building the binaries (quick when they are up to date)"
+cargo build --workspace --bins --quiet
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+[[ "$TARGET_DIR" == /* ]] || TARGET_DIR="$ROOT/$TARGET_DIR"
+CTL="$TARGET_DIR/debug/walletctl"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -70,14 +70,7 @@ cleanup() {
         kill -KILL "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
     fi
-    "$VENV_BIN/python" - "$TABLE_NAME" <<'PY' >/dev/null 2>&1 || true
-import os, sys, boto3
-boto3.client(
-    "dynamodb",
-    region_name=os.environ["AWS_REGION"],
-    endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"],
-).delete_table(TableName=sys.argv[1])
-PY
+    "$CTL" table delete --confirm "$TABLE_NAME" >/dev/null 2>&1 || true
     exit "$rc"
 }
 trap cleanup EXIT
@@ -89,8 +82,7 @@ log "table $TABLE_NAME on $endpoint, demo seed"
 "$CTL" seed demo >"$OUT/seed.json"
 
 token() { # token USER_INDEX FIELD
-    "$VENV_BIN/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["users"][int(sys.argv[2])][sys.argv[3]])' \
-        "$OUT/seed.json" "$1" "$2"
+    "$CTL" json "$OUT/seed.json" "/users/$1/$2"
 }
 MASTER="$(token 0 token)"
 MASTER_KEY="$(token 0 api_key)"

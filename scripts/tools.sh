@@ -33,43 +33,45 @@ log() { echo "tools: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 venv_ok() {
-    [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1
+    [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" --version >/dev/null 2>&1
 }
 
 # Exit 0 when every `name==version` line of the files is installed in the venv
 # at exactly that version; prints what is missing or different to stderr.
 pins_installed() {
     venv_ok || return 1
-    "$VENV/bin/python" - "$@" <<'PY'
-import re, sys
-from importlib import metadata
-
-def norm(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-bad = []
-for path in sys.argv[1:]:
-    for raw in open(path, encoding="utf-8"):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;]+)", line)
-        if not m:
-            sys.exit(f"tools: {path}: not an exact pin: {line!r}")
-        name, want = m.groups()
-        try:
-            have = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            try:
-                have = metadata.version(norm(name))
-            except metadata.PackageNotFoundError:
-                have = None
-        if have != want:
-            bad.append(f"{name}: want {want}, have {have or 'nothing'}")
-for b in bad:
-    print("tools:   " + b, file=sys.stderr)
-sys.exit(1 if bad else 0)
-PY
+    local installed
+    installed="$("$VENV/bin/python" -m pip list --format=freeze --disable-pip-version-check \
+        --no-input 2>/dev/null)" || return 1
+    # Names compare as pip does: case-insensitively, runs of - _ . as one -.
+    awk -v installed="$installed" '
+        function norm(name) { name = tolower(name); gsub(/[-_.]+/, "-", name); return name }
+        BEGIN {
+            n = split(installed, lines, "\n")
+            for (i = 1; i <= n; i++) {
+                if (split(lines[i], kv, "==") == 2) have[norm(kv[1])] = kv[2]
+            }
+        }
+        {
+            line = $0
+            sub(/#.*/, "", line)
+            gsub(/^[ \t]+|[ \t]+$/, "", line)
+            if (line == "") next
+            if (line !~ /^[A-Za-z0-9][A-Za-z0-9._-]*[ \t]*==[ \t]*[^ \t;]+$/) {
+                print "tools: " FILENAME ": not an exact pin: " line > "/dev/stderr"
+                fatal = 1
+                next
+            }
+            split(line, kv, "==")
+            name = kv[1]; want = kv[2]
+            gsub(/[ \t]/, "", name); gsub(/[ \t]/, "", want)
+            got = (norm(name) in have) ? have[norm(name)] : ""
+            if (got != want) {
+                print "tools:   " name ": want " want ", have " (got == "" ? "nothing" : got) > "/dev/stderr"
+                bad = 1
+            }
+        }
+        END { exit (fatal || bad) ? 1 : 0 }' "$@"
 }
 
 install_files() {

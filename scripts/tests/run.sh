@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every scripts/tests/*-test.sh (the tests of the shell scripts, which
-# need no Rust build), then prints the total: "N passed, M failed".
+# Runs every scripts/tests/*-test.sh (the tests of the shell scripts and of the
+# documents' links; changed-functions-test.sh builds walletctl, which reads the
+# template), then prints the total: "N passed, M failed".
 set -uo pipefail
 
 DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

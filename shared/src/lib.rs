@@ -1,35 +1,26 @@
-//! The creator wallet library: everything the Lambda functions and `walletctl`
-//! share. Handlers stay thin; the rules of SPEC.md live here:
+//! The creator wallet's library, in three layers above the rules of the
+//! `domain` crate (each layer imports only from the ones below it):
 //!
-//! - [`error`]: every public error, its status and exact message;
-//! - [`envelope`]: the response envelope;
-//! - [`auth`]: bearer tokens and abilities;
-//! - [`db`]: the table, its keys ([`db::keys`]) and item formats ([`db::model`]);
-//! - [`ledger`]: the bucket rules of each entry type and how a movement is written;
-//! - [`wallet`]: the wallet and affiliate reads; [`pagination`]: page arithmetic.
+//! - [`store`]: DynamoDB: keys, item codecs, reads, transactions, the retry
+//!   helper, id allocation, the table, [`store::StoreError`];
+//! - [`services`]: what the endpoints, events and operator commands do
+//!   (ledger, payouts, holds, users, links, wallet, dashboard, auth,
+//!   idempotency), and the request outcome [`AppError`];
+//! - [`http`]: the HTTP edge: status codes and messages of [`AppError`], the
+//!   envelope, request parsing;
+//! - [`lambda`]: the one wrapper every function runs in ([`http_function!`],
+//!   [`event_function!`]).
+//!
+//! docs/architecture.md tells where each rule lives.
 
-pub mod analytics;
-pub mod auth;
-pub mod config;
-pub mod currency;
-pub mod dashboard;
-pub mod db;
-pub mod envelope;
-pub mod error;
-pub mod holds;
 pub mod http;
-pub mod idempotency;
-pub mod ledger;
-pub mod links;
-pub mod pagination;
-pub mod payouts;
-pub mod time;
-pub mod users;
-pub mod wallet;
+pub mod lambda;
+pub mod services;
+pub mod store;
 
-pub use db::Ctx;
-pub use envelope::ApiResponse;
-pub use error::AppError;
+pub use http::envelope::ApiResponse;
+pub use services::error::AppError;
+pub use store::Ctx;
 
 /// JSON logs to stdout (CloudWatch), level from `RUST_LOG` (default `info`).
 pub fn init_tracing() {

@@ -1,23 +1,25 @@
-//! `walletctl`: the operator CLI (SPEC section 7). Every command prints JSON on
+//! `walletctl`: the operator CLI (docs/ledger.md#walletctl). Every command prints JSON on
 //! stdout; an error prints a message on stderr and exits non-zero.
 //! Configuration comes from the same environment as the Lambdas.
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
+use domain::currency::Currency;
+use domain::event::split_events;
+use domain::payout::{Payout, PayoutStatus};
+use domain::token::Ability;
 use serde_json::{json, Value};
-use shared::auth::{create_token, revoke_token, Ability};
-use shared::currency::Currency;
-use shared::db::model::{Payout, PayoutStatus};
-use shared::holds::release_due_lots;
-use shared::ledger::apply::{apply_event_value, EventStatus};
-use shared::ledger::event::split_events;
-use shared::payouts::{decide, list_payouts, Decision, DecisionOutcome};
-use shared::users::{create_user, delete_user, set_payout_details, NewUser};
+use shared::services::auth::{create_token, revoke_token};
+use shared::services::holds::release_due_lots;
+use shared::services::ledger::{apply_event_value, EventStatus};
+use shared::services::payouts::{decide, list_payouts, Decision, DecisionOutcome};
+use shared::services::users::{create_user, delete_user, set_payout_details, NewUser};
 use shared::Ctx;
 use std::io::Read;
 use std::process::ExitCode;
 
 mod local;
+mod scripting;
 mod seed;
 
 #[derive(Parser)]
@@ -87,6 +89,13 @@ enum Command {
     Serve(local::serve::ServeArgs),
     /// Run one function binary on one event (like `sam local invoke -e FILE`).
     Invoke(local::invoke::InvokeArgs),
+    /// Read the SAM template (for scripts: what to build and deploy).
+    Template {
+        #[command(subcommand)]
+        command: scripting::TemplateCommand,
+    },
+    /// Print values of a JSON document (for scripts without a JSON tool).
+    Json(scripting::JsonArgs),
 }
 
 #[derive(Subcommand)]
@@ -133,6 +142,12 @@ enum PayoutCommand {
 enum TableCommand {
     /// Create the table and its index (idempotent).
     Create,
+    /// Delete the table ($TABLE_NAME) and everything in it, e.g. a scratch
+    /// table of a test run. --confirm must repeat its name.
+    Delete {
+        #[arg(long, value_name = "TABLE_NAME")]
+        confirm: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -186,6 +201,10 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => local::serve::run(args).await,
         Command::Invoke(args) => local::invoke::run(args).await,
+        Command::Template { command } => {
+            scripting::template(command).map(|out| (out, ExitCode::SUCCESS))
+        }
+        Command::Json(args) => scripting::json(args).map(|out| (out, ExitCode::SUCCESS)),
         command => run(command).await,
     };
     match result {
@@ -203,16 +222,37 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<(String, ExitCode)> {
     let ctx = Ctx::from_env()
         .await
-        .map_err(|e| anyhow!(shared::error::cause_chain(&e)))?;
+        .map_err(|e| anyhow!(shared::services::error::cause_chain(&e)))?;
     let ok = |value: Value| Ok((pretty(&value), ExitCode::SUCCESS));
     match command {
         Command::Table {
             command: TableCommand::Create,
         } => {
-            let created = shared::db::table::create_table(&ctx.db, ctx.table())
+            let created = shared::store::table::create_table(&ctx.db, ctx.table())
                 .await
-                .map_err(app)?;
+                .map_err(|e| anyhow!(shared::services::error::cause_chain(&e)))?;
             ok(json!({"table": ctx.table(), "created": created}))
+        }
+        Command::Table {
+            command: TableCommand::Delete { confirm },
+        } => {
+            if confirm != ctx.table() {
+                bail!(
+                    "--confirm {confirm:?} is not the table {:?} (TABLE_NAME): nothing deleted",
+                    ctx.table()
+                );
+            }
+            let deleted = match ctx.db.delete_table().table_name(ctx.table()).send().await {
+                Ok(_) => true,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    false
+                }
+                Err(e) => return Err(anyhow!(shared::services::error::cause_chain(&e))),
+            };
+            ok(json!({"table": ctx.table(), "deleted": deleted}))
         }
         Command::User { command } => match command {
             UserCommand::Create {
@@ -280,10 +320,10 @@ async fn run(command: Command) -> Result<(String, ExitCode)> {
             command: HoldsCommand::Release { now },
         } => {
             let now = match now {
-                Some(text) => shared::time::parse_rfc3339(&text).ok_or_else(|| {
+                Some(text) => domain::time::parse_rfc3339(&text).ok_or_else(|| {
                     anyhow!("--now must be an RFC 3339 time, e.g. 2026-04-20T10:15:00Z")
                 })?,
-                None => shared::time::now_epoch(),
+                None => domain::time::now_epoch(),
             };
             let summary = release_due_lots(&ctx, now).await.map_err(app)?;
             ok(json!({"released": summary.released, "already_released": summary.already_released}))
@@ -306,22 +346,24 @@ async fn run(command: Command) -> Result<(String, ExitCode)> {
         },
         // Dispatched in `main`: they need no DynamoDB client.
         Command::Link { master, child } => {
-            let link = shared::links::link(&ctx, master, child).await?;
+            let link = shared::services::links::link(&ctx, master, child).await?;
             ok(json!({
                 "link_id": link.link_id,
                 "master_id": master,
                 "child_id": child,
-                "linked_at": shared::time::format_created_at(link.linked_at),
+                "linked_at": domain::time::format_created_at(link.linked_at),
             }))
         }
         Command::Unlink { master, child } => {
-            shared::links::unlink(&ctx, master, child).await?;
+            shared::services::links::unlink(&ctx, master, child).await?;
             ok(json!({"master_id": master, "child_id": child, "unlinked": true}))
         }
         Command::Seed {
             command: SeedCommand::Demo,
         } => ok(seed::seed_demo(&ctx).await?),
-        Command::Serve(_) | Command::Invoke(_) => bail!("serve and invoke run from main"),
+        Command::Serve(_) | Command::Invoke(_) | Command::Template { .. } | Command::Json(_) => {
+            bail!("serve, invoke, template and json run from main")
+        }
     }
 }
 
@@ -345,14 +387,14 @@ fn payout_json(p: &Payout) -> Value {
         "amount": p.amount,
         "currency_code": p.currency.code(),
         "status": p.status.as_str(),
-        "requested_at": shared::time::format_created_at(p.requested_at),
-        "decided_at": p.decided_at.map(shared::time::format_created_at),
+        "requested_at": domain::time::format_created_at(p.requested_at),
+        "decided_at": p.decided_at.map(domain::time::format_created_at),
         "decline_reason": p.decline_reason,
     })
 }
 
 fn app(err: shared::AppError) -> anyhow::Error {
-    anyhow!(shared::error::cause_chain(&err))
+    anyhow!(shared::services::error::cause_chain(&err))
 }
 
 fn pretty(value: &Value) -> String {

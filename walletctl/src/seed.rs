@@ -7,16 +7,17 @@
 //! transaction type, a paid, a declined and a pending payout, and open holds.
 
 use anyhow::{anyhow, Context, Result};
+use domain::currency::Currency;
+use domain::token::Ability;
 use serde_json::{json, Value};
-use shared::auth::{create_token, Ability};
-use shared::currency::Currency;
-use shared::db::item::{get_i64, n, s};
-use shared::db::keys;
-use shared::ledger::apply::{apply_event_value, EventStatus};
-use shared::links::{link, LinkError};
-use shared::payouts::{cashout, decide, Decision};
-use shared::users::{create_user, NewUser};
-use shared::Ctx;
+use shared::services::auth::create_token;
+use shared::services::ledger::{apply_event_value, EventStatus};
+use shared::services::links::{link, LinkError};
+use shared::services::payouts::{cashout, decide, Cashout, Decision};
+use shared::services::users::{create_user, NewUser};
+use shared::store::item::{get_i64, n, s};
+use shared::store::keys;
+use shared::{ApiResponse, Ctx};
 
 struct DemoUser {
     email: &'static str,
@@ -118,7 +119,7 @@ async fn history(ctx: &Ctx, ann: i64, ben: i64, cleo: i64, dana: i64) -> Result<
         }
     }
     let day = 24 * 3600;
-    let now = shared::time::now_epoch();
+    let now = domain::time::now_epoch();
     let at = |days_ago: i64| {
         chrono::DateTime::from_timestamp(now - days_ago * day, 0)
             .map(|t| t.to_rfc3339())
@@ -202,16 +203,19 @@ async fn history(ctx: &Ctx, ann: i64, ben: i64, cleo: i64, dana: i64) -> Result<
 
 /// A cashout with an idempotency key, so a second seed run cannot double it.
 async fn demo_cashout(ctx: &Ctx, user_id: i64, key: &str) -> Result<i64> {
-    let response = cashout(ctx, user_id, Some(key))
+    let success = |id| ApiResponse::cashout_created(id).stored();
+    match cashout(ctx, user_id, Some(key), success)
         .await
-        .map_err(|e| anyhow!(shared::error::cause_chain(&e)))?;
-    response
-        .headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("location"))
-        .and_then(|(_, location)| location.rsplit('/').next())
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| anyhow!("demo cashout for user {user_id} failed: {}", response.body))
+        .map_err(|e| anyhow!(shared::services::error::cause_chain(&e)))?
+    {
+        Cashout::Created { payout_id } => Ok(payout_id),
+        Cashout::Replayed(stored) => stored
+            .location
+            .as_deref()
+            .and_then(|location| location.rsplit('/').next())
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| anyhow!("demo cashout for user {user_id} failed: {}", stored.body)),
+    }
 }
 
 async fn existing_user(ctx: &Ctx, email: &str) -> Result<Option<i64>> {
@@ -224,7 +228,7 @@ async fn existing_user(ctx: &Ctx, email: &str) -> Result<Option<i64>> {
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| anyhow!(shared::error::cause_chain(&e)))?;
+        .map_err(|e| anyhow!(shared::services::error::cause_chain(&e)))?;
     Ok(out.item.and_then(|item| get_i64(&item, "user_id").ok()))
 }
 
@@ -238,7 +242,7 @@ async fn seeded(ctx: &Ctx) -> Result<bool> {
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| anyhow!(shared::error::cause_chain(&e)))?;
+        .map_err(|e| anyhow!(shared::services::error::cause_chain(&e)))?;
     Ok(out.item.is_some())
 }
 
@@ -248,9 +252,9 @@ async fn mark_seeded(ctx: &Ctx) -> Result<()> {
         .table_name(ctx.table())
         .item(keys::PK, s(keys::DEMO_MARKER_PK))
         .item(keys::SK, s(keys::DEMO_MARKER_PK))
-        .item("seeded_at", n(shared::time::now_epoch()))
+        .item("seeded_at", n(domain::time::now_epoch()))
         .send()
         .await
-        .map_err(|e| anyhow!(shared::error::cause_chain(&e)))?;
+        .map_err(|e| anyhow!(shared::services::error::cause_chain(&e)))?;
     Ok(())
 }

@@ -1,9 +1,11 @@
-//! POST /api/wallet/cashout: a payout of the whole available balance (SPEC 4.3).
+//! POST /api/wallet/cashout: a payout of the whole available balance (docs/api.md#cashout).
 //! Any request body is ignored.
 
+use domain::token::Needs;
 use lambda_http::{Body, Request, Response};
-use shared::auth::{authenticate, Needs};
-use shared::{idempotency, payouts, ApiResponse, AppError, Ctx};
+use shared::http::request::{authenticate, idempotency_key};
+use shared::services::payouts::{self, Cashout};
+use shared::{ApiResponse, AppError, Ctx};
 
 pub async fn handle(ctx: &Ctx, req: Request) -> Response<Body> {
     match cashout(ctx, &req).await {
@@ -14,7 +16,11 @@ pub async fn handle(ctx: &Ctx, req: Request) -> Response<Body> {
 }
 
 async fn cashout(ctx: &Ctx, req: &Request) -> Result<ApiResponse, AppError> {
-    let principal = authenticate(ctx, req.headers(), Needs::Session).await?;
-    let key = idempotency::parse_key(req.headers())?;
-    payouts::cashout(ctx, principal.user_id, key.as_deref()).await
+    let principal = authenticate(ctx, req, Needs::Session).await?;
+    let key = idempotency_key(req.headers())?;
+    let stored_success = |payout_id| ApiResponse::cashout_created(payout_id).stored();
+    match payouts::cashout(ctx, principal.user_id, key.as_deref(), stored_success).await? {
+        Cashout::Created { payout_id } => Ok(ApiResponse::cashout_created(payout_id)),
+        Cashout::Replayed(stored) => ApiResponse::replay(&stored),
+    }
 }

@@ -1,4 +1,4 @@
-//! The internal `ledger` function: applies money events (SPEC section 6).
+//! The internal `ledger` function: applies money events (docs/ledger.md#internal-events).
 //!
 //! Input: one event, an array of events, or an SQS batch whose record bodies are
 //! events. Events are applied one at a time, in order. For a direct invocation
@@ -7,9 +7,9 @@
 //! only those (already applied events of a retried record answer `duplicate`).
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use domain::event::split_events;
 use serde_json::Value;
-use shared::ledger::apply::{apply_event_value, EventResult, EventStatus};
-use shared::ledger::event::split_events;
+use shared::services::ledger::{apply_event_value, EventResult, EventStatus};
 use shared::Ctx;
 
 pub async fn handle(ctx: &Ctx, payload: Value) -> Value {

@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::payouts::{decide, Decision, DecisionError, DecisionOutcome};
+use shared::services::payouts::{decide, Decision, DecisionError, DecisionOutcome};
 use shared::Ctx;
 
 #[derive(Debug, Deserialize)]
@@ -51,7 +51,7 @@ pub async fn handle(ctx: &Ctx, payload: Value) -> Value {
         }
         Err(err) => {
             if let DecisionError::App(app) = &err {
-                tracing::error!(error = %shared::error::cause_chain(app), "payout decision failed");
+                tracing::error!(error = %shared::services::error::cause_chain(app), "payout decision failed");
             }
             failure(Some(request.payout_id), err.to_string())
         }

@@ -1,10 +1,10 @@
 //! The internal, scheduled `release-holds` function: releases every hold lot
-//! whose time has come (SPEC section 5). The schedule's event is ignored, except
+//! whose time has come (docs/ledger.md). The schedule's event is ignored, except
 //! an optional `"now"` (RFC 3339) to release as of another time.
 
+use domain::time::{now_epoch, parse_rfc3339};
 use serde_json::{json, Value};
-use shared::holds::release_due_lots;
-use shared::time::{now_epoch, parse_rfc3339};
+use shared::services::holds::release_due_lots;
 use shared::Ctx;
 
 pub async fn handle(ctx: &Ctx, payload: Value) -> Value {
@@ -25,7 +25,7 @@ pub async fn handle(ctx: &Ctx, payload: Value) -> Value {
             json!({"released": summary.released, "already_released": summary.already_released})
         }
         Err(err) => {
-            tracing::error!(error = %shared::error::cause_chain(&err), "releasing holds failed");
+            tracing::error!(error = %shared::services::error::cause_chain(&err), "releasing holds failed");
             json!({"error": "releasing holds failed; the next run tries again"})
         }
     }

@@ -1,9 +1,10 @@
-//! GET /api/dashboard/summary: the bearer's dashboard KPIs (SPEC 4.4), always
+//! GET /api/dashboard/summary: the bearer's dashboard KPIs (docs/api.md#summary), always
 //! about the bearer alone, master or not.
 
+use domain::token::Needs;
 use lambda_http::{Body, Request, Response};
-use shared::auth::{authenticate, Needs};
-use shared::dashboard::{summary, Summary};
+use shared::http::request::authenticate;
+use shared::services::dashboard::{summary, Summary};
 use shared::{ApiResponse, AppError, Ctx};
 
 pub async fn handle(ctx: &Ctx, req: Request) -> Response<Body> {
@@ -11,6 +12,6 @@ pub async fn handle(ctx: &Ctx, req: Request) -> Response<Body> {
 }
 
 async fn dashboard(ctx: &Ctx, req: &Request) -> Result<Summary, AppError> {
-    let principal = authenticate(ctx, req.headers(), Needs::Session).await?;
+    let principal = authenticate(ctx, req, Needs::Session).await?;
     summary(ctx, principal.user_id).await
 }

@@ -50,7 +50,7 @@ impl LocalArgs {
         }
         let settings = LocalSettings {
             table_name: env("TABLE_NAME")
-                .unwrap_or_else(|| shared::config::DEFAULT_TABLE_NAME.to_owned()),
+                .unwrap_or_else(|| domain::config::DEFAULT_TABLE_NAME.to_owned()),
             region: env("AWS_REGION")
                 .or_else(|| env("AWS_DEFAULT_REGION"))
                 .unwrap_or_else(|| "us-east-1".to_owned()),

@@ -144,6 +144,81 @@ impl Template {
     }
 }
 
+/// A function as a build or a deploy sees it: what to build, nothing resolved.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FunctionBuild {
+    /// The template's logical id, e.g. `WalletFunction`.
+    pub logical_id: String,
+    /// `Metadata.BuildProperties.Binary`, e.g. `wallet`: the crate and binary
+    /// in `functions/<binary>/`.
+    pub binary: String,
+    /// `Properties.CodeUri` (else `Globals.Function.CodeUri`) when it is a
+    /// plain string, e.g. `.`.
+    pub code_uri: Option<String>,
+}
+
+/// Every `AWS::Serverless::Function` of a template text with its binary, in
+/// template order. Unlike [`Template::parse`] it resolves no value, so it reads
+/// the template of any revision whatever its parameters (the deploy decisions
+/// of `scripts/changed-functions.sh` use it). A function without a usable
+/// `Metadata.BuildProperties.Binary` is an error that names the function.
+pub fn function_builds(text: &str) -> Result<Vec<FunctionBuild>> {
+    let doc: Value = serde_norway::from_str(text).context("not valid YAML")?;
+    let resources = doc
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .ok_or_else(|| anyhow!("the template has no Resources"))?;
+    let global_code_uri = doc
+        .get("Globals")
+        .and_then(|g| g.get("Function"))
+        .and_then(|f| f.get("CodeUri"));
+    let mut builds = Vec::new();
+    for (id, resource) in resources {
+        let Some(id) = plain_str(id) else { continue };
+        if resource_type(resource) != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource
+            .get("Metadata")
+            .and_then(|m| m.get("BuildProperties"))
+            .and_then(|b| b.get("Binary"))
+            .and_then(plain_str)
+            .unwrap_or_default();
+        if !is_binary_name(binary) {
+            let shown = if binary.is_empty() {
+                "missing".to_owned()
+            } else {
+                format!("{binary:?}")
+            };
+            bail!(
+                "{id} is a function, but its Metadata.BuildProperties.Binary is {shown}: \
+                 cannot tell what to build"
+            );
+        }
+        let code_uri = resource
+            .get("Properties")
+            .and_then(|p| p.get("CodeUri"))
+            .or(global_code_uri)
+            .and_then(plain_str)
+            .map(str::to_owned);
+        builds.push(FunctionBuild {
+            logical_id: id.to_owned(),
+            binary: binary.to_owned(),
+            code_uri,
+        });
+    }
+    Ok(builds)
+}
+
+/// A crate / binary name: `[A-Za-z0-9_][A-Za-z0-9_-]*`.
+fn is_binary_name(name: &str) -> bool {
+    !name.starts_with('-')
+        && !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 fn read_function(
     id: &str,
     resource: &Value,
@@ -659,5 +734,103 @@ Outputs:
             Template::parse(&bad, &settings()).expect_err("missing")
         );
         assert!(msg.contains("no such parameter or resource"), "{msg}");
+    }
+
+    /// Every `AWS::Serverless::Function` with its binary, read by the light
+    /// reader: the same list, in the same order, as the full reader's.
+    #[test]
+    fn function_builds_agree_with_the_full_reader_on_the_project_template() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let text = std::fs::read_to_string(&path).expect("template.yaml");
+        let builds = function_builds(&text).expect("reads");
+        let full: Vec<(String, String)> = project_template()
+            .functions
+            .into_iter()
+            .map(|f| (f.logical_id, f.binary))
+            .collect();
+        let light: Vec<(String, String)> = builds
+            .iter()
+            .map(|b| (b.logical_id.clone(), b.binary.clone()))
+            .collect();
+        assert_eq!(light, full);
+        assert!(builds.iter().any(|b| b.logical_id == "WalletFunction"
+            && b.binary == "wallet"
+            && b.code_uri.as_deref() == Some(".")));
+    }
+
+    /// Quotes, comments, tags the full reader cannot resolve, block scalars,
+    /// lists and other resources that look like functions.
+    const ODD: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Description: >
+  Resources:
+    Fake:
+      Type: AWS::Serverless::Function
+Resources:
+  # a comment
+  AlphaFunction:
+    Type: "AWS::Serverless::Function"   # quoted, with a comment
+    Metadata:
+      BuildProperties:
+        Binary: 'alpha'
+    Properties:
+      CodeUri: .
+      Description: |
+        Binary: not-this
+      Environment:
+        Variables:
+          ARN: !GetAtt Table.Arn
+  Table:
+    Type: AWS::DynamoDB::Table
+    Metadata:
+      BuildProperties:
+        Binary: not-a-function
+  "BetaFunction":
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Resource: !Sub "${Table.Arn}/index/*"
+    Metadata:
+      BuildProperties:
+        Binary: beta-two # trailing comment
+Outputs:
+  Resources:
+    Value: !Ref Table
+"#;
+
+    #[test]
+    fn function_builds_read_odd_but_valid_yaml_without_resolving() {
+        let builds = function_builds(ODD).expect("reads");
+        assert_eq!(
+            builds,
+            vec![
+                FunctionBuild {
+                    logical_id: "AlphaFunction".to_owned(),
+                    binary: "alpha".to_owned(),
+                    code_uri: Some(".".to_owned()),
+                },
+                FunctionBuild {
+                    logical_id: "BetaFunction".to_owned(),
+                    binary: "beta-two".to_owned(),
+                    code_uri: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn function_builds_refuse_a_function_without_a_usable_binary() {
+        let missing = ODD.replace("        Binary: 'alpha'\n", "        Other: x\n");
+        let msg = format!("{:#}", function_builds(&missing).expect_err("no Binary"));
+        assert!(
+            msg.contains("AlphaFunction") && msg.contains("missing"),
+            "{msg}"
+        );
+        let bad = ODD.replace("Binary: 'alpha'", "Binary: '../alpha'");
+        let msg = format!("{:#}", function_builds(&bad).expect_err("bad Binary"));
+        assert!(msg.contains("AlphaFunction"), "{msg}");
+        let msg = format!("{:#}", function_builds("a: [").expect_err("not YAML"));
+        assert!(msg.contains("not valid YAML"), "{msg}");
     }
 }

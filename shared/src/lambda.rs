@@ -1,0 +1,100 @@
+//! How every function runs: init once at cold start (logs, config, the one
+//! DynamoDB client), then every invocation through its handler, a plain async
+//! fn that tests call directly. This wrapper is the one home of what every
+//! invocation shares (the per-request log line and metrics belong here).
+
+use crate::store::Ctx;
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+use std::convert::Infallible;
+use std::future::Future;
+
+pub use lambda_runtime::Error;
+
+/// An HTTP handler: `async fn handle(ctx: &Ctx, req: Request) -> Response<Body>`.
+pub trait HttpHandler<'a>: Sync {
+    type Answer: Future<Output = Response<Body>> + Send + 'a;
+    fn call(&self, ctx: &'a Ctx, req: Request) -> Self::Answer;
+}
+
+impl<'a, F, A> HttpHandler<'a> for F
+where
+    F: Fn(&'a Ctx, Request) -> A + Sync,
+    A: Future<Output = Response<Body>> + Send + 'a,
+{
+    type Answer = A;
+    fn call(&self, ctx: &'a Ctx, req: Request) -> A {
+        self(ctx, req)
+    }
+}
+
+/// An internal handler: `async fn handle(ctx: &Ctx, payload: Value) -> Value`.
+pub trait EventHandler<'a>: Sync {
+    type Answer: Future<Output = Value> + Send + 'a;
+    fn call(&self, ctx: &'a Ctx, payload: Value) -> Self::Answer;
+}
+
+impl<'a, F, A> EventHandler<'a> for F
+where
+    F: Fn(&'a Ctx, Value) -> A + Sync,
+    A: Future<Output = Value> + Send + 'a,
+{
+    type Answer = A;
+    fn call(&self, ctx: &'a Ctx, payload: Value) -> A {
+        self(ctx, payload)
+    }
+}
+
+/// Serves an HTTP function (API Gateway HTTP API, payload v2) with `handler`.
+pub async fn run_http<H>(handler: H) -> Result<(), Error>
+where
+    H: for<'a> HttpHandler<'a>,
+{
+    crate::init_tracing();
+    let ctx = Ctx::from_env().await?;
+    let (ctx, handler) = (&ctx, &handler);
+    lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
+        Ok::<_, Infallible>(handler.call(ctx, req).await)
+    }))
+    .await
+}
+
+/// Serves an internal function (JSON in, JSON out) with `handler`.
+pub async fn run_events<H>(handler: H) -> Result<(), Error>
+where
+    H: for<'a> EventHandler<'a>,
+{
+    crate::init_tracing();
+    let ctx = Ctx::from_env().await?;
+    let (ctx, handler) = (&ctx, &handler);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| async move {
+            Ok::<_, Infallible>(handler.call(ctx, event.payload).await)
+        },
+    ))
+    .await
+}
+
+/// The `main` of an HTTP function: `shared::http_function!(wallet::handle);`.
+/// One invocation at a time: a single-threaded runtime spares every request
+/// the wake-ups across worker threads (measured in docs/benchmarks.md).
+#[macro_export]
+macro_rules! http_function {
+    ($handler:path) => {
+        #[::tokio::main(flavor = "current_thread")]
+        async fn main() -> Result<(), $crate::lambda::Error> {
+            $crate::lambda::run_http($handler).await
+        }
+    };
+}
+
+/// The `main` of an internal function: `shared::event_function!(ledger::handle);`.
+#[macro_export]
+macro_rules! event_function {
+    ($handler:path) => {
+        #[::tokio::main(flavor = "current_thread")]
+        async fn main() -> Result<(), $crate::lambda::Error> {
+            $crate::lambda::run_events($handler).await
+        }
+    };
+}
