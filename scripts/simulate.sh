@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The seeded simulator (`sim/`): a random mix of money operations over many
 # creators through the real handlers, checked against an independent model
-# after every step (SPEC section 5). With FAULTS=1 a loopback proxy in front of
+# after every step (docs/ledger.md). With FAULTS=1 a loopback proxy in front of
 # DynamoDB Local fails requests on a seeded schedule (500, throttling, dropped
 # connections before and after the write, latency).
 #

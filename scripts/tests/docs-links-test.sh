@@ -20,10 +20,7 @@ SELF="scripts/tests/docs-links-test.sh"
 # branch at the time of writing (shared/, functions/, sim/, tests/,
 # walletctl/src/main.rs, scripts/simulate.sh): allowed here
 # until they are. Empty this list when they are.
-PENDING=(
-    sim/src
-    scripts/simulate.sh
-)
+PENDING=()
 
 passed=0
 failed=0

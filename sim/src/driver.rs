@@ -10,7 +10,7 @@
 //! - `products`: product events and their races;
 //! - `links`: links and unlinks; `deletion`: deleted accounts;
 //! - `http`: requests and answers of the HTTP handlers; `reads`: the reads;
-//! - `checks`: the stored state against SPEC 5 and the model; `report`: the end.
+//! - `checks`: the stored state against docs/ledger.md#invariants and the model; `report`: the end.
 
 use crate::faults::Proxy;
 use crate::model::catalog::CatEvent;

@@ -112,7 +112,7 @@ impl LocalDynamo {
 
     /// Until a real request (ListTables, straight to the port) succeeds.
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let conf = shared::db::local_config(&self.endpoint(), "sim").build();
+        let conf = shared::store::local_config(&self.endpoint(), "sim").build();
         let client = aws_sdk_dynamodb::Client::from_conf(conf);
         let started = Instant::now();
         loop {

@@ -314,10 +314,10 @@ mod tests {
 #[cfg(test)]
 mod lost_answer {
     use super::*;
-    use shared::idempotency::{claim, Claim};
+    use shared::services::idempotency::{claim, Claim};
 
     fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::from_conf(shared::db::local_config(endpoint, "sim").build())
+        aws_sdk_dynamodb::Client::from_conf(shared::store::local_config(endpoint, "sim").build())
     }
 
     #[tokio::test]
@@ -328,13 +328,13 @@ mod lost_answer {
             .and_then(|a| a.parse().ok())
             .expect("AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:PORT (run with make test)");
         let table = format!("sim-lost-{}", std::process::id());
-        shared::db::table::create_table(&client(&endpoint), &table)
+        shared::store::table::create_table(&client(&endpoint), &table)
             .await
             .expect("table");
         let proxy = Proxy::start(upstream).await.expect("proxy");
         let ctx = shared::Ctx::new(
             client(&format!("http://{}", proxy.addr)),
-            shared::config::Config::for_table(table),
+            domain::config::Config::for_table(table),
         );
         proxy.arm(Some(Plan {
             fault: Fault::DropAfter,

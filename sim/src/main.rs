@@ -1,6 +1,6 @@
 //! `sim`: a deterministic, seeded simulator that drives the real handlers
 //! against DynamoDB Local (optionally through a fault-injecting proxy) and
-//! checks SPEC section 5 against an independent model after every step.
+//! checks docs/ledger.md against an independent model after every step.
 //!
 //! `cargo run -p sim -- --seed N --steps M [--creators K] [--faults] [--restarts JAR_DIR]`
 

@@ -1,5 +1,5 @@
 //! The independent model: what every wallet must hold after each step,
-//! computed from SPEC section 5 alone (no code shared with `shared::ledger`).
+//! computed from docs/ledger.md alone (no code shared with `shared::services`).
 
 use std::collections::BTreeMap;
 
@@ -234,7 +234,7 @@ impl Wallet {
             .sum()
     }
 
-    /// The model's own invariants (SPEC section 5), independent of the database.
+    /// The model's own invariants (docs/ledger.md), independent of the database.
     pub fn self_check(&self) -> Vec<String> {
         let mut v = Vec::new();
         if self.hold < 0 || self.pending < 0 {

@@ -1,4 +1,4 @@
-//! The checks after a step (faults off): SPEC section 5 on a creator's stored
+//! The checks after a step (faults off): docs/ledger.md on a creator's stored
 //! items, the stored state against the model, the stored products, analytics
 //! counters and links.
 
@@ -6,11 +6,15 @@ use super::Sim;
 use crate::model::catalog::{ModelProduct, Thumb};
 use crate::model::Wallet;
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::db::item::Item;
-use shared::db::keys;
-use shared::db::model::{Account, Entry, Lot, Product};
-use shared::ledger::apply::{read_account, read_product};
-use shared::ledger::{Direction, EntryType};
+use domain::account::Account;
+use domain::ledger::Entry;
+use domain::ledger::{Direction, EntryType};
+use domain::lot::Lot;
+use domain::product::Product;
+use shared::store::codec::Decode;
+use shared::store::item::Item;
+use shared::store::keys;
+use shared::store::read::{read_account, read_product};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a creator's stored entries and lots add up to.
@@ -27,7 +31,7 @@ struct Tally {
     problems: Vec<String>,
 }
 
-/// Walks a partition: every entry well formed (SPEC 5: positive amount,
+/// Walks a partition: every entry well formed (docs/ledger.md#invariants: positive amount,
 /// its type's deltas, ids and events once, one entry of a kind per payout).
 fn tally(items: &[Item]) -> Tally {
     let mut t = Tally::default();
@@ -178,8 +182,8 @@ fn as_model(p: Product) -> ModelProduct {
 
 impl Sim {
     /// Every item of a creator's partition, read straight from the table (faults off).
-    async fn partition(&self, user_id: i64) -> Result<Vec<Item>, shared::error::AppError> {
-        shared::db::query_all(|start| {
+    async fn partition(&self, user_id: i64) -> Result<Vec<Item>, shared::store::StoreError> {
+        shared::store::read::query_all(|start| {
             self.ctx
                 .db
                 .query()
@@ -192,7 +196,7 @@ impl Sim {
         .await
     }
 
-    /// SPEC section 5 on the stored items, and the stored state against the model.
+    /// docs/ledger.md on the stored items, and the stored state against the model.
     pub(super) async fn check_creator(&mut self, ci: usize) {
         let (user_id, w) = (self.uid(ci), self.wallet(ci));
         for v in w.self_check() {

@@ -16,7 +16,10 @@ impl Sim {
         };
         let ctx = self.ctx.clone();
         let Some(r) = self
-            .timed("delete user", shared::users::delete_user(&ctx, id))
+            .timed(
+                "delete user",
+                shared::services::users::delete_user(&ctx, id),
+            )
             .await
         else {
             return;
@@ -34,7 +37,7 @@ impl Sim {
                 }
                 true
             }
-            Err(shared::users::UserError::NotFound(_)) if already => false,
+            Err(shared::services::users::UserError::NotFound(_)) if already => false,
             Err(e) => {
                 if !was {
                     self.violation(format!("user {id}: delete failed without faults: {e}"));

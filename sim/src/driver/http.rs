@@ -1,5 +1,5 @@
 //! Requests to the HTTP handlers and their answers: the envelope checked
-//! (SPEC 3), a 5xx allowed only under faults, refusals and data compared.
+//! (docs/api.md#envelope), a 5xx allowed only under faults, refusals and data compared.
 
 use super::Sim;
 use lambda_http::{Body, RequestExt, Response};

@@ -6,7 +6,7 @@ use super::{Ev, Sim};
 use crate::model::Expect;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
-use shared::db::keys;
+use shared::store::keys;
 
 /// Whether a result is a temporary failure (the event may or may not be applied).
 fn temporary(r: &Value) -> bool {

@@ -5,10 +5,10 @@
 use super::Sim;
 use crate::model::catalog::Catalog;
 use crate::model::links::{ModelLink, Refusal, MAX_CHILDREN};
+use domain::account::{Account, Link};
 use rand::seq::IndexedRandom;
 use rand::Rng;
-use shared::db::model::{Account, Link};
-use shared::links::LinkError;
+use shared::services::links::LinkError;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A call: (unlink, master, child).
@@ -246,9 +246,11 @@ impl Sim {
             let ctx = ctx.clone();
             async move {
                 if unlink {
-                    shared::links::unlink(&ctx, m, c).await.map(|()| None)
+                    shared::services::links::unlink(&ctx, m, c)
+                        .await
+                        .map(|()| None)
                 } else {
-                    shared::links::link(&ctx, m, c).await.map(Some)
+                    shared::services::links::link(&ctx, m, c).await.map(Some)
                 }
             }
         });
@@ -393,7 +395,10 @@ impl Sim {
     async fn unlink_call(&mut self, master: i64, child: i64) {
         let ctx = self.ctx.clone();
         let Some(r) = self
-            .timed("unlink", shared::links::unlink(&ctx, master, child))
+            .timed(
+                "unlink",
+                shared::services::links::unlink(&ctx, master, child),
+            )
             .await
         else {
             return;

@@ -8,15 +8,16 @@ use crate::dynamo::LocalDynamo;
 use crate::faults::Proxy;
 use crate::model::catalog::Profile;
 use crate::Args;
+use domain::account::Account;
+use domain::config::Config;
+use domain::currency::Currency;
+use domain::token::Ability;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::{json, Value};
-use shared::auth::{create_token, Ability};
-use shared::config::Config;
-use shared::currency::Currency;
-use shared::db::model::Account;
-use shared::ledger::apply::read_account;
-use shared::users::{create_user, NewUser};
+use shared::services::auth::create_token;
+use shared::services::users::{create_user, NewUser};
+use shared::store::read::read_account;
 use shared::Ctx;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -69,14 +70,14 @@ pub(super) async fn start(args: Args) -> anyhow::Result<Start> {
             )
         })?;
     let proxy = Proxy::start(upstream).await?;
-    let conf = shared::db::local_config(&format!("http://{}", proxy.addr), "sim").build();
+    let conf = shared::store::local_config(&format!("http://{}", proxy.addr), "sim").build();
     let db = aws_sdk_dynamodb::Client::from_conf(conf);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() % 1_000_000_000)
         .unwrap_or(0);
     let table = format!("sim-{}-{}-{nanos}", args.seed, std::process::id());
-    shared::db::table::create_table(&db, &table).await?;
+    shared::store::table::create_table(&db, &table).await?;
     let ctx = Arc::new(Ctx::new(db, Config::for_table(table.clone())));
     let mut creators = Vec::new();
     for i in 0..args.creators {
@@ -112,7 +113,7 @@ pub(super) async fn start(args: Args) -> anyhow::Result<Start> {
     Ok(Start { sim, local, table })
 }
 
-/// SPEC 7: USD id 1, EUR id 2, GBP id 3.
+/// docs/ledger.md#walletctl: USD id 1, EUR id 2, GBP id 3.
 fn currency_profile(c: Currency) -> (i64, &'static str) {
     match c {
         Currency::Usd => (1, "USD"),

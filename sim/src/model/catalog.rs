@@ -1,10 +1,10 @@
 //! The independent model of products, analytics events, account links and the
-//! dashboard answers, written from SPEC 4.4, 4.5, 6 and 7 (and, where the SPEC
-//! is silent, docs/decisions.md: product ids are system-wide, so an event naming
+//! dashboard answers, written from docs/api.md (summary, aggregate) and
+//! docs/ledger.md (events, walletctl) (and, where they are silent, docs/decisions.md: product ids are system-wide, so an event naming
 //! another user's product is refused; a `link_clicks` or `product_earning` for a
 //! product never described creates it; a `refund` for one never described
-//! changes no product). No code shared with `shared::ledger`, `shared::dashboard`
-//! or `shared::links`.
+//! changes no product). No code shared with `shared::services`, `shared::services::dashboard`
+//! or `shared::services::links`.
 //!
 //! The catalog's state and its events are here; the links are in
 //! [`super::links`], the dashboard answers in [`super::dashboard`].
@@ -54,7 +54,7 @@ impl ModelProduct {
         }
     }
 
-    /// What an applied event does to the product (SPEC 6).
+    /// What an applied event does to the product (docs/ledger.md#internal-events).
     fn apply(&mut self, part: &ProductPart) {
         match part {
             ProductPart::Upsert {
@@ -85,7 +85,7 @@ impl ModelProduct {
         }
     }
 
-    /// Can be a top performer (SPEC 4.4).
+    /// Can be a top performer (docs/api.md#summary).
     pub fn eligible(&self) -> bool {
         !self.deleted && self.media_complete && self.link_clicks >= 1
     }

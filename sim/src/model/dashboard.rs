@@ -1,4 +1,4 @@
-//! The dashboard answers in the model (SPEC 4.4, 4.5 and docs/decisions.md):
+//! The dashboard answers in the model (docs/api.md#summary, 4.5 and docs/decisions.md):
 //! summary, aggregate and linked accounts, and the catalog's part of the
 //! run's digest.
 

@@ -1,4 +1,4 @@
-//! Account links in the model (SPEC 7 and docs/decisions.md): who may be
+//! Account links in the model (docs/ledger.md#walletctl and docs/decisions.md): who may be
 //! linked to whom, and what a link, an unlink and a deletion change.
 
 use super::catalog::Catalog;
@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 pub const MAX_CHILDREN: usize = 10;
 
-/// Why a link or unlink is refused (SPEC 7).
+/// Why a link or unlink is refused (docs/ledger.md#walletctl).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Refusal {
     SelfLink,
@@ -41,7 +41,7 @@ impl Catalog {
         }
     }
 
-    /// Every reason SPEC 7 gives to refuse linking `child` to `master` (empty: allowed).
+    /// Every reason docs/ledger.md#walletctl gives to refuse linking `child` to `master` (empty: allowed).
     pub fn link_refusals(&self, master: i64, child: i64) -> BTreeSet<Refusal> {
         let mut r = BTreeSet::new();
         if master == child {
