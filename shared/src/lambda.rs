@@ -11,44 +11,29 @@ use std::future::Future;
 
 pub use lambda_runtime::Error;
 
-/// An HTTP handler: `async fn handle(ctx: &Ctx, req: Request) -> Response<Body>`.
-pub trait HttpHandler<'a>: Sync {
-    type Answer: Future<Output = Response<Body>> + Send + 'a;
-    fn call(&self, ctx: &'a Ctx, req: Request) -> Self::Answer;
+/// A handler: `async fn handle(ctx: &Ctx, input: In) -> Out`, where `In, Out`
+/// are `Request, Response<Body>` for an HTTP function and `Value, Value` for an
+/// internal one.
+pub trait Handler<'a, In, Out>: Sync {
+    type Answer: Future<Output = Out> + Send + 'a;
+    fn call(&self, ctx: &'a Ctx, input: In) -> Self::Answer;
 }
 
-impl<'a, F, A> HttpHandler<'a> for F
+impl<'a, In, Out, F, A> Handler<'a, In, Out> for F
 where
-    F: Fn(&'a Ctx, Request) -> A + Sync,
-    A: Future<Output = Response<Body>> + Send + 'a,
+    F: Fn(&'a Ctx, In) -> A + Sync,
+    A: Future<Output = Out> + Send + 'a,
 {
     type Answer = A;
-    fn call(&self, ctx: &'a Ctx, req: Request) -> A {
-        self(ctx, req)
-    }
-}
-
-/// An internal handler: `async fn handle(ctx: &Ctx, payload: Value) -> Value`.
-pub trait EventHandler<'a>: Sync {
-    type Answer: Future<Output = Value> + Send + 'a;
-    fn call(&self, ctx: &'a Ctx, payload: Value) -> Self::Answer;
-}
-
-impl<'a, F, A> EventHandler<'a> for F
-where
-    F: Fn(&'a Ctx, Value) -> A + Sync,
-    A: Future<Output = Value> + Send + 'a,
-{
-    type Answer = A;
-    fn call(&self, ctx: &'a Ctx, payload: Value) -> A {
-        self(ctx, payload)
+    fn call(&self, ctx: &'a Ctx, input: In) -> A {
+        self(ctx, input)
     }
 }
 
 /// Serves an HTTP function (API Gateway HTTP API, payload v2) with `handler`.
 pub async fn run_http<H>(handler: H) -> Result<(), Error>
 where
-    H: for<'a> HttpHandler<'a>,
+    H: for<'a> Handler<'a, Request, Response<Body>>,
 {
     crate::init_tracing();
     let ctx = Ctx::from_env().await?;
@@ -62,7 +47,7 @@ where
 /// Serves an internal function (JSON in, JSON out) with `handler`.
 pub async fn run_events<H>(handler: H) -> Result<(), Error>
 where
-    H: for<'a> EventHandler<'a>,
+    H: for<'a> Handler<'a, Value, Value>,
 {
     crate::init_tracing();
     let ctx = Ctx::from_env().await?;

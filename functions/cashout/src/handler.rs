@@ -8,11 +8,7 @@ use shared::services::payouts::{self, Cashout};
 use shared::{ApiResponse, AppError, Ctx};
 
 pub async fn handle(ctx: &Ctx, req: Request) -> Response<Body> {
-    match cashout(ctx, &req).await {
-        Ok(response) => response,
-        Err(err) => ApiResponse::error(&err),
-    }
-    .into_response()
+    ApiResponse::or_error(cashout(ctx, &req).await).into_response()
 }
 
 async fn cashout(ctx: &Ctx, req: &Request) -> Result<ApiResponse, AppError> {

@@ -10,11 +10,7 @@ use shared::services::payouts::{read_own_payout, read_payout_page};
 use shared::{ApiResponse, AppError, Ctx};
 
 pub async fn handle(ctx: &Ctx, req: Request) -> Response<Body> {
-    match payouts(ctx, &req).await {
-        Ok(response) => response,
-        Err(err) => ApiResponse::error(&err),
-    }
-    .into_response()
+    ApiResponse::or_error(payouts(ctx, &req).await).into_response()
 }
 
 async fn payouts(ctx: &Ctx, req: &Request) -> Result<ApiResponse, AppError> {

@@ -61,6 +61,11 @@ impl ApiResponse {
         self
     }
 
+    /// A handler's answer that is a response already, or the envelope of its error.
+    pub fn or_error(result: Result<ApiResponse, AppError>) -> Self {
+        result.unwrap_or_else(|err| Self::error(&err))
+    }
+
     pub fn from_result<T: Serialize>(result: Result<T, AppError>) -> Self {
         match result {
             Ok(data) => Self::ok(data),

@@ -6,7 +6,7 @@ use crate::store::codec::{Record, REVOKED_ATTR};
 use crate::store::item::b;
 use crate::store::keys::Key;
 use crate::store::read::{get, read_live_account};
-use crate::store::write::{account_alive_check, is_condition_failure, put_new};
+use crate::store::write::{account_alive_check, is_condition_failure, put_new, update_if};
 use crate::store::{Ctx, StoreError};
 use domain::token::{hash_secret, new_secret, Ability, Needs, Principal, Token};
 
@@ -73,7 +73,7 @@ pub async fn create_token(
 }
 
 pub async fn revoke_token(ctx: &Ctx, token_id: i64) -> Result<(), TokenError> {
-    let result = ctx
+    let revoke = ctx
         .db
         .update_item()
         .table_name(ctx.table())
@@ -81,19 +81,10 @@ pub async fn revoke_token(ctx: &Ctx, token_id: i64) -> Result<(), TokenError> {
         .update_expression("SET #revoked = :yes")
         .condition_expression("attribute_exists(PK)")
         .expression_attribute_names("#revoked", REVOKED_ATTR)
-        .expression_attribute_values(":yes", b(true))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Err(TokenError::TokenNotFound(token_id))
-        }
-        Err(err) => Err(TokenError::Store(err.into())),
+        .expression_attribute_values(":yes", b(true));
+    match update_if(revoke).await? {
+        true => Ok(()),
+        false => Err(TokenError::TokenNotFound(token_id)),
     }
 }
 

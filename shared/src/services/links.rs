@@ -151,15 +151,7 @@ pub async fn unlink(ctx: &Ctx, master_id: i64, child_id: i64) -> Result<(), Link
                 .expression_attribute_values(":child", n(child_id))
                 .build()
                 .map_err(StoreError::from)?;
-            let child_update = Update::builder()
-                .table_name(ctx.table())
-                .set_key(Some(Key::account(child_id).item()))
-                .update_expression("REMOVE #ma")
-                .condition_expression("#ma = :master")
-                .expression_attribute_names("#ma", attr::MASTER_ID)
-                .expression_attribute_values(":master", n(master_id))
-                .build()
-                .map_err(StoreError::from)?;
+            let child_update = unlink_child(ctx, master_id, child_id)?;
             Ok(match update_both(ctx, master_update, child_update).await? {
                 true => Attempt::Done(()),
                 false => Attempt::Retry,
@@ -167,6 +159,18 @@ pub async fn unlink(ctx: &Ctx, master_id: i64, child_id: i64) -> Result<(), Link
         },
     )
     .await
+}
+
+/// The child's side of an unlink: it forgets its master, if still that one.
+pub(crate) fn unlink_child(ctx: &Ctx, master_id: i64, child_id: i64) -> Result<Update, StoreError> {
+    Ok(Update::builder()
+        .table_name(ctx.table())
+        .set_key(Some(Key::account(child_id).item()))
+        .update_expression("REMOVE #ma")
+        .condition_expression("#ma = :master")
+        .expression_attribute_names("#ma", attr::MASTER_ID)
+        .expression_attribute_values(":master", n(master_id))
+        .build()?)
 }
 
 /// Applies both updates in one transaction. `Ok(false)` when a condition

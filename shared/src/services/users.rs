@@ -1,12 +1,15 @@
 //! Users: creation, payout details, deletion (operator actions of `walletctl`).
 
 use crate::services::error::AppError;
+use crate::services::links::unlink_child;
 use crate::store::codec::{attr, link_attr, Record};
 use crate::store::item::{b, n, s};
 use crate::store::keys::Key;
 use crate::store::read::read_live_account;
 use crate::store::retry::{retry_on_conflict, Attempt};
-use crate::store::write::{cancellation_codes, is_condition_failure, put_new, LIVE_ACCOUNT};
+use crate::store::write::{
+    cancellation_codes, is_condition_failure, put_new, update_if, LIVE_ACCOUNT,
+};
 use crate::store::{Ctx, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use domain::account::{
@@ -96,7 +99,7 @@ pub async fn set_payout_details(ctx: &Ctx, user_id: i64, details: &Value) -> Res
         .await?
         .ok_or(UserError::NotFound(user_id))?;
     let text = validate_payout_details(account.currency, details)?;
-    let result = ctx
+    let update = ctx
         .db
         .update_item()
         .table_name(ctx.table())
@@ -112,19 +115,10 @@ pub async fn set_payout_details(ctx: &Ctx, user_id: i64, details: &Value) -> Res
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":pd", s(text))
         .expression_attribute_values(":false", b(false))
-        .expression_attribute_values(":cu", n(account.currency.id()))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Err(UserError::NotFound(user_id))
-        }
-        Err(err) => Err(StoreError::from(err).into()),
+        .expression_attribute_values(":cu", n(account.currency.id()));
+    match update_if(update).await? {
+        true => Ok(()),
+        false => Err(UserError::NotFound(user_id)),
     }
 }
 
@@ -154,17 +148,9 @@ pub async fn delete_user(ctx: &Ctx, user_id: i64) -> Result<(), UserError> {
                         .build(),
                 );
             for link in &account.children {
-                let unlink_child = Update::builder()
-                    .table_name(ctx.table())
-                    .set_key(Some(Key::account(link.child_id).item()))
-                    .update_expression("REMOVE #ma")
-                    .condition_expression("#ma = :master")
-                    .expression_attribute_names("#ma", attr::MASTER_ID)
-                    .expression_attribute_values(":master", n(user_id))
-                    .build()
-                    .map_err(StoreError::from)?;
-                transaction = transaction
-                    .transact_items(TransactWriteItem::builder().update(unlink_child).build());
+                let child = unlink_child(ctx, user_id, link.child_id)?;
+                transaction =
+                    transaction.transact_items(TransactWriteItem::builder().update(child).build());
             }
             match transaction.send().await {
                 Ok(_) => Ok(Attempt::Done(())),

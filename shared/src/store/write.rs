@@ -9,10 +9,27 @@ use super::keys::{self, Key};
 use super::{Ctx, StoreError};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 use domain::account::Account;
 use domain::ledger::{next_balance, BalanceError, Entry, EntryType, Movement};
 use domain::product::Analytics;
+
+/// Sends a conditional UpdateItem: `false` when its condition failed
+/// (nothing changed).
+pub async fn update_if(update: UpdateItemFluentBuilder) -> Result<bool, StoreError> {
+    match update.send().await {
+        Ok(_) => Ok(true),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
 
 /// The one liveness condition: the account exists and is not deleted.
 pub const LIVE_ACCOUNT: &str = "attribute_exists(PK) AND #de = :false";
