@@ -308,7 +308,9 @@ async fn run(command: Command) -> Result<(String, ExitCode)> {
             for event in &events {
                 results.push(apply_event_value(&ctx, event).await);
             }
-            let any_rejected = results.iter().any(|r| r.status == EventStatus::Rejected);
+            let any_rejected = results
+                .iter()
+                .any(|r| matches!(r.status, EventStatus::Rejected | EventStatus::Failed));
             let code = if any_rejected {
                 ExitCode::FAILURE
             } else {

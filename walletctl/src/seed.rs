@@ -175,7 +175,7 @@ async fn history(ctx: &Ctx, ann: i64, ben: i64, cleo: i64, dana: i64) -> Result<
     ]);
     for event in &events {
         let result = apply_event_value(ctx, event).await;
-        if result.status == EventStatus::Rejected {
+        if matches!(result.status, EventStatus::Rejected | EventStatus::Failed) {
             return Err(anyhow!(
                 "demo event {:?} refused: {:?}",
                 result.event_id,

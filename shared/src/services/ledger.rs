@@ -24,18 +24,19 @@ pub struct EventResult {
     pub event_id: Option<String>,
     pub status: EventStatus,
     pub error: Option<String>,
-    /// A failure that may succeed when tried again (a database error), as
-    /// opposed to a refusal of the event itself.
-    #[serde(skip)]
-    pub retryable: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventStatus {
     Applied,
+    /// The same `event_id` and payload were applied before: nothing done.
     Duplicate,
+    /// Refused for good (invalid, or against a rule): nothing done.
     Rejected,
+    /// A temporary failure (throttled, too busy, the store unreachable):
+    /// nothing done, the same event may succeed when delivered again.
+    Failed,
 }
 
 /// Why an event was not applied.
@@ -82,22 +83,19 @@ pub async fn apply_event_value(ctx: &Ctx, value: &Value) -> EventResult {
             event_id,
             status,
             error: None,
-            retryable: false,
         },
         Err(EventError::Rejected(message)) => EventResult {
             event_id,
             status: EventStatus::Rejected,
             error: Some(message),
-            retryable: false,
         },
         Err(EventError::Failed(err)) => {
             let chain = cause_chain(&err);
             tracing::error!(event_id = ?event_id, error = %chain, "event failed");
             EventResult {
                 event_id,
-                status: EventStatus::Rejected,
+                status: EventStatus::Failed,
                 error: Some(format!("temporary failure, retry later: {chain}")),
-                retryable: true,
             }
         }
     }

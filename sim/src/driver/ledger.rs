@@ -10,9 +10,7 @@ use shared::store::keys;
 
 /// Whether a result is a temporary failure (the event may or may not be applied).
 fn temporary(r: &Value) -> bool {
-    r.get("error")
-        .and_then(Value::as_str)
-        .is_some_and(|m| m.starts_with("temporary failure"))
+    status(r) == "failed"
 }
 
 /// The status of a result (`?` if none).
