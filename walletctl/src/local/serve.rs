@@ -1,10 +1,8 @@
 //! `walletctl serve [--port 3000]`: the HTTP API of `template.yaml` on
 //! 127.0.0.1, at the routes' real paths, like API Gateway in front of the real
-//! function binaries (see [`super::apigw`] and [`super::runtime`]). Scheduled
+//! function binaries (see `lambda_local::apigw` and `lambda_local::runtime`). Scheduled
 //! functions run on their template schedule. Each request is logged to stderr.
 
-use super::apigw::{self, ProxyResponse, RequestMeta, Router};
-use super::runtime::{uuid_v4, FunctionRuntime, FunctionSpec, Outcome};
 use super::schedule::{parse_rate, scheduled_event};
 use super::template::LOCAL_ACCOUNT_ID;
 use super::LocalArgs;
@@ -16,6 +14,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use lambda_local::apigw::{self, ProxyResponse, RequestMeta, Router};
+use lambda_local::{FunctionRuntime, Outcome};
 use serde_json::json;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -59,7 +59,7 @@ pub async fn run(args: ServeArgs) -> Result<(String, ExitCode)> {
         if function.routes.is_empty() && function.schedules.is_empty() {
             continue;
         }
-        let spec = FunctionSpec::new(function, &local.bin_dir, &local.settings.region, |name| {
+        let spec = super::function_spec(function, &local.bin_dir, &local.settings.region, |name| {
             std::env::var(name).ok()
         });
         if !spec.path.is_file() {
@@ -254,14 +254,20 @@ async fn respond(
         local_port: app.local_port,
         account_id: LOCAL_ACCOUNT_ID.to_owned(),
         api_id: API_ID.to_owned(),
-        trace_id: super::runtime::trace_id()
+        trace_id: lambda_local::trace_id()
             .split(';')
             .next()
             .unwrap_or_default()
             .to_owned(),
     };
-    let event = apigw::request_event(&parts, &body, &route, &meta);
     let name = runtime.spec().binary.clone();
+    let event = match apigw::request_event(&parts, &body, &route, &meta) {
+        Ok(event) => event,
+        Err(err) => {
+            eprintln!("[{name}] the request cannot be made an event: {err}");
+            return internal_error();
+        }
+    };
     // In a task of its own: a client that goes away does not cut an invocation
     // short (as with API Gateway), and the function process stays consistent.
     let task = {
@@ -369,7 +375,13 @@ async fn run_schedule(
     loop {
         ticker.tick().await;
         let time = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let event = scheduled_event(&rule, &region, LOCAL_ACCOUNT_ID, &uuid_v4(), &time);
+        let event = scheduled_event(
+            &rule,
+            &region,
+            LOCAL_ACCOUNT_ID,
+            &lambda_local::request_id(),
+            &time,
+        );
         let started = Instant::now();
         let result = runtime.invoke(Bytes::from(event.to_string())).await;
         let ms = started.elapsed().as_millis();
