@@ -5,7 +5,7 @@
 
 use super::schedule::{parse_rate, scheduled_event};
 use super::template::LOCAL_ACCOUNT_ID;
-use super::LocalArgs;
+use super::{Local, LocalArgs};
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -52,54 +52,7 @@ struct App {
 
 pub async fn run(args: ServeArgs) -> Result<(String, ExitCode)> {
     let local = args.local.load()?;
-    let mut router = Router::default();
-    let mut runtimes = Vec::new();
-    let mut schedules = Vec::new();
-    for function in &local.template.functions {
-        if function.routes.is_empty() && function.schedules.is_empty() {
-            continue;
-        }
-        let spec = super::function_spec(function, &local.bin_dir, &local.settings.region, |name| {
-            std::env::var(name).ok()
-        });
-        if !spec.path.is_file() {
-            bail!(
-                "the binary of {} is missing: {} (build the functions with \
-                 `cargo build --workspace --bins`, or give --bin-dir)",
-                function.logical_id,
-                spec.path.display()
-            );
-        }
-        let index = runtimes.len();
-        runtimes.push(Arc::new(FunctionRuntime::new(spec, false)));
-        for route in &function.routes {
-            router
-                .add(&route.method, &route.path, index)
-                .map_err(anyhow::Error::msg)
-                .with_context(|| format!("function {}", function.logical_id))?;
-        }
-        for schedule in &function.schedules {
-            match parse_rate(&schedule.expression) {
-                Ok(period) => schedules.push((
-                    index,
-                    format!("{}-{}", function.logical_id, schedule.name),
-                    schedule.expression.clone(),
-                    period,
-                )),
-                Err(err) if schedule.expression.starts_with("cron(") => {
-                    eprintln!(
-                        "walletctl serve: {} is not scheduled: {err}",
-                        function.logical_id
-                    );
-                }
-                Err(err) => {
-                    return Err(err).with_context(|| {
-                        format!("the schedule {} of {}", schedule.name, function.logical_id)
-                    })
-                }
-            }
-        }
-    }
+    let (router, runtimes, schedules) = functions(&local)?;
 
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
@@ -189,6 +142,65 @@ pub async fn run(args: ServeArgs) -> Result<(String, ExitCode)> {
         serde_json::to_string_pretty(&summary).unwrap_or_else(|_| summary.to_string()),
         ExitCode::SUCCESS,
     ))
+}
+
+/// A scheduled function: (index of its runtime, rule name, expression, period).
+type Schedule = (usize, String, String, Duration);
+
+/// The runtimes of the template's routed and scheduled functions, the router
+/// to them (by index) and their schedules.
+type Functions = (Router<usize>, Vec<Arc<FunctionRuntime>>, Vec<Schedule>);
+
+fn functions(local: &Local) -> Result<Functions> {
+    let mut router = Router::default();
+    let mut runtimes = Vec::new();
+    let mut schedules = Vec::new();
+    for function in &local.template.functions {
+        if function.routes.is_empty() && function.schedules.is_empty() {
+            continue;
+        }
+        let spec = super::function_spec(function, &local.bin_dir, &local.settings.region, |name| {
+            std::env::var(name).ok()
+        });
+        if !spec.path.is_file() {
+            bail!(
+                "the binary of {} is missing: {} (build the functions with \
+                 `cargo build --workspace --bins`, or give --bin-dir)",
+                function.logical_id,
+                spec.path.display()
+            );
+        }
+        let index = runtimes.len();
+        runtimes.push(Arc::new(FunctionRuntime::new(spec, false)));
+        for route in &function.routes {
+            router
+                .add(&route.method, &route.path, index)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("function {}", function.logical_id))?;
+        }
+        for schedule in &function.schedules {
+            match parse_rate(&schedule.expression) {
+                Ok(period) => schedules.push((
+                    index,
+                    format!("{}-{}", function.logical_id, schedule.name),
+                    schedule.expression.clone(),
+                    period,
+                )),
+                Err(err) if schedule.expression.starts_with("cron(") => {
+                    eprintln!(
+                        "walletctl serve: {} is not scheduled: {err}",
+                        function.logical_id
+                    );
+                }
+                Err(err) => {
+                    return Err(err).with_context(|| {
+                        format!("the schedule {} of {}", schedule.name, function.logical_id)
+                    })
+                }
+            }
+        }
+    }
+    Ok((router, runtimes, schedules))
 }
 
 async fn handle(
