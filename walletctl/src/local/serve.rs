@@ -329,16 +329,21 @@ fn internal_error() -> ProxyResponse {
     )
 }
 
+/// A 200 of the local API's own.
+fn ok(content_type: &'static str, body: Bytes) -> ProxyResponse {
+    ProxyResponse {
+        status: StatusCode::OK,
+        headers: vec![(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type),
+        )],
+        body,
+    }
+}
+
 async fn docs(app: &App) -> ProxyResponse {
     match tokio::fs::read(&app.docs).await {
-        Ok(bytes) => ProxyResponse {
-            status: StatusCode::OK,
-            headers: vec![(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/yaml"),
-            )],
-            body: Bytes::from(bytes),
-        },
+        Ok(bytes) => ok("application/yaml", Bytes::from(bytes)),
         Err(_) => ProxyResponse::gateway(StatusCode::NOT_FOUND, apigw::NOT_FOUND_BODY),
     }
 }
@@ -348,14 +353,7 @@ async fn docs_page(app: &App) -> ProxyResponse {
         return ProxyResponse::gateway(StatusCode::NOT_FOUND, apigw::NOT_FOUND_BODY);
     };
     match super::docs::render(&text) {
-        Ok(html) => ProxyResponse {
-            status: StatusCode::OK,
-            headers: vec![(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            )],
-            body: Bytes::from(html),
-        },
+        Ok(html) => ok("text/html; charset=utf-8", Bytes::from(html)),
         Err(err) => {
             eprintln!(
                 "walletctl serve: {} cannot be rendered: {err}",
