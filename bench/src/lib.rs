@@ -1,11 +1,10 @@
-//! The benchmark harness: measurement helpers (unit-tested here), a minimal Lambda
-//! Runtime API server that times a bootstrap's first `GET .../invocation/next`, and a
-//! counting proxy in front of DynamoDB Local that records every request of an
-//! invocation (to count requests and sequential round trips, and to replay them as the
-//! DynamoDB floor).
+//! The benchmark harness: measurement helpers (unit-tested here), a counting proxy
+//! in front of DynamoDB Local that records every request of an invocation (to count
+//! requests and sequential round trips, and to replay them as the DynamoDB floor),
+//! the SDK floor, and CPU cgroups. The function processes run behind the Lambda
+//! Runtime API of the `lambda-local` crate.
 
 pub mod proxy;
-pub mod runtime;
 pub mod sdk_floor;
 pub mod throttle;
 

@@ -207,8 +207,24 @@ pub async fn send(
 }
 
 /// Replays `requests` straight to `upstream` with the same sequential structure as
-/// recorded: one level after the other, the requests of a level concurrently.
+/// recorded (see [`by_levels`]).
 pub async fn replay(client: &HttpClient, upstream: &str, requests: &[Recorded]) -> Result<()> {
+    by_levels(requests, |r| async move {
+        send(client, upstream, "/", &r.headers, r.body.clone())
+            .await
+            .map(|_| ())
+    })
+    .await
+}
+
+/// Sends `requests` again with `send`, with the structure they were recorded
+/// with: one level of [`crate::levels`] (a round trip) after the other, the
+/// requests of a level concurrently.
+pub async fn by_levels<'a, F, Fut>(requests: &'a [Recorded], send: F) -> Result<()>
+where
+    F: Fn(&'a Recorded) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
     let intervals: Vec<(f64, f64)> = requests.iter().map(|r| (r.start_ms, r.end_ms)).collect();
     let levels = crate::levels(&intervals);
     let depth = levels.iter().max().map_or(0, |l| l + 1);
@@ -217,10 +233,28 @@ pub async fn replay(client: &HttpClient, upstream: &str, requests: &[Recorded]) 
             .iter()
             .zip(&levels)
             .filter(|(_, &l)| l == level)
-            .map(|(r, _)| send(client, upstream, "/", &r.headers, r.body.clone()));
+            .map(|(r, _)| send(r));
         for result in futures::future::join_all(batch).await {
             result?;
         }
     }
     Ok(())
+}
+
+/// Milliseconds of each of `n` runs of `replay` (after 3 unmeasured ones).
+pub async fn time_runs<F, Fut>(n: usize, replay: F) -> Result<Vec<f64>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    for _ in 0..3 {
+        replay().await?;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        replay().await?;
+        out.push(crate::ms(t.elapsed()));
+    }
+    Ok(out)
 }

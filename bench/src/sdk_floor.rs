@@ -6,8 +6,6 @@
 //! exactly the request the function sent. Only the serialization of the input (a few
 //! microseconds of JSON) is not paid.
 
-use std::time::Instant;
-
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -99,20 +97,7 @@ pub async fn send(client: &aws_sdk_dynamodb::Client, operation: &str, body: Byte
 /// Makes `requests` again with the SDK, one round trip after the other and the
 /// requests of a round trip concurrently (the levels of [`crate::levels`]).
 pub async fn replay(client: &aws_sdk_dynamodb::Client, requests: &[Recorded]) -> Result<()> {
-    let intervals: Vec<(f64, f64)> = requests.iter().map(|r| (r.start_ms, r.end_ms)).collect();
-    let levels = crate::levels(&intervals);
-    let depth = levels.iter().max().map_or(0, |l| l + 1);
-    for level in 0..depth {
-        let batch = requests
-            .iter()
-            .zip(&levels)
-            .filter(|(_, &l)| l == level)
-            .map(|(r, _)| send(client, r.operation(), r.body.clone()));
-        for result in futures::future::join_all(batch).await {
-            result?;
-        }
-    }
-    Ok(())
+    crate::proxy::by_levels(requests, |r| send(client, r.operation(), r.body.clone())).await
 }
 
 /// Milliseconds of each of `n` replays of `requests` (after 3 unmeasured ones).
@@ -121,16 +106,7 @@ pub async fn time_replays(
     requests: &[Recorded],
     n: usize,
 ) -> Result<Vec<f64>> {
-    for _ in 0..3 {
-        replay(client, requests).await?;
-    }
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        replay(client, requests).await?;
-        out.push(crate::ms(t.elapsed()));
-    }
-    Ok(out)
+    crate::proxy::time_runs(n, || replay(client, requests)).await
 }
 
 /// The times of a floor's replays, and the CPU its thread used per replay.
@@ -220,16 +196,7 @@ async fn time_raw(
     requests: &[Recorded],
     n: usize,
 ) -> Result<Vec<f64>> {
-    for _ in 0..3 {
-        crate::proxy::replay(client, endpoint, requests).await?;
-    }
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        crate::proxy::replay(client, endpoint, requests).await?;
-        out.push(crate::ms(t.elapsed()));
-    }
-    Ok(out)
+    crate::proxy::time_runs(n, || crate::proxy::replay(client, endpoint, requests)).await
 }
 
 #[cfg(test)]
@@ -313,13 +280,7 @@ mod tests {
     #[tokio::test]
     async fn the_sdk_sends_the_captured_bodies_signed_with_the_same_structure() {
         let (url, seen) = fake_dynamodb().await;
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "bench",
-            ))
-            .endpoint_url(url)
+        let config = shared::db::local_config(&url, "bench")
             .interceptor(CapturedBody)
             .build();
         let client = aws_sdk_dynamodb::Client::from_conf(config);
@@ -358,14 +319,7 @@ mod tests {
     #[tokio::test]
     async fn the_floor_thread_times_both_floors() {
         let (url, seen) = fake_dynamodb().await;
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "bench",
-            ))
-            .endpoint_url(url.clone())
-            .build();
+        let config = shared::db::local_config(&url, "bench").build();
         let floors = Floors::start(url, Some(config)).unwrap();
         let get = r#"{"TableName":"t","Key":{"PK":{"S":"USER#1"},"SK":{"S":"ACCOUNT"}}}"#;
         let mut request = recorded("GetItem", get, 0.0, 1.0);

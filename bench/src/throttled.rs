@@ -15,13 +15,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use bench::runtime::RuntimeApi;
 use bench::throttle::{self, CpuCgroup, PERIOD_US};
-use bench::{fmt_opt, ms, percentile, ratio, summarize};
+use bench::{fmt_opt, percentile, ratio, summarize};
 use bytes::Bytes;
-use serde_json::Value;
 
-use crate::{bootstrap, spawn_in, status_of, wait_ready, Args, Endpoint, Env, ROUNDS, TIMEOUT};
+use crate::cli::Args;
+use crate::cold::{cold_one, HELLO};
+use crate::data::{to_bytes, Data, Endpoint};
+use crate::process::{bootstrap, status_of, Env, Proc, ROUNDS};
 
 /// The Lambda sizes compared: `None` is the unthrottled column.
 const SIZES: [Option<u32>; 3] = [None, Some(1024), Some(128)];
@@ -129,104 +130,59 @@ fn process_cpu_ns(pid: u32) -> Option<u64> {
     Some(total)
 }
 
-/// One cold start in `group`: (spawn to first `/next` ms, first invocation ms).
-async fn cold_one(
-    bin: &Path,
-    env: &Env,
-    event: &Bytes,
-    group: &CpuCgroup,
-    memory_mb: u32,
-    refill: bool,
-) -> Result<(f64, f64)> {
-    let api = RuntimeApi::start().await?;
-    if refill {
-        group.refill()?;
-    }
-    let t0 = Instant::now();
-    let mut child = spawn_in(bin, &api, env, &env.endpoint, Some(group), memory_mb)?;
-    let ready = wait_ready(&api, &mut child).await?;
-    let init = ms(ready.duration_since(t0));
-    let t1 = Instant::now();
-    let answer = api.invoke(event.clone(), TIMEOUT).await;
-    if let Err(e) = &answer {
-        if !e.to_string().starts_with("invocation error") {
-            return Err(anyhow!("{}: {e}", bin.display()));
-        }
-    }
-    let first = ms(t1.elapsed());
-    let _ = child.kill().await;
-    Ok((init, first))
-}
+/// The endpoints measured warm, throttled.
+const WARM_LABELS: [&str; 4] = [
+    "wallet page 1",
+    "cashout",
+    "aggregate (2 children)",
+    "ledger (one event)",
+];
 
-#[allow(clippy::too_many_arguments)]
-pub async fn run(
-    args: &Args,
-    env: &Env,
-    endpoints: &[Endpoint],
-    idle_cashout: &Value,
-    cold_ledger: &Value,
-    n_cold: usize,
-    n_warm: usize,
-    refill: bool,
-) -> Result<()> {
+/// `bench --throttled`: `args.cold` cold starts (default 20) per binary and size,
+/// `args.warm` warm invocations (default 200) per endpoint and size; prints the
+/// report.
+pub async fn run(args: &Args, env: &Env, data: &Data) -> Result<()> {
+    let (n_cold, n_warm) = (args.cold.unwrap_or(20), args.warm.unwrap_or(200));
+    let refill = !args.shared_budget;
     let started = Instant::now();
     let groups = Groups::create()?;
     let bin_dir =
         std::fs::canonicalize(&args.bin_dir).with_context(|| args.bin_dir.display().to_string())?;
-    let warm_labels = [
-        "wallet page 1",
-        "cashout",
-        "aggregate (2 children)",
-        "ledger (one event)",
-    ];
-    let warm_eps: Vec<&Endpoint> = warm_labels
+    let warm_eps: Vec<&Endpoint> = WARM_LABELS
         .iter()
         .map(|l| {
-            endpoints
+            data.endpoints
                 .iter()
                 .find(|e| e.label == *l)
                 .ok_or_else(|| anyhow!("no endpoint {l}"))
         })
         .collect::<Result<_>>()?;
-    let hello = Bytes::from_static(br#"{"hello":"bench"}"#);
-    let json = |v: &Value| serde_json::to_vec(v).map(Bytes::from);
+    let event_of = |function: &str| -> Result<Bytes> {
+        match warm_eps.iter().find(|e| e.function == function) {
+            Some(e) => e.bytes(),
+            None => Err(anyhow!("no endpoint of {function}")),
+        }
+    };
+    let hello = Bytes::from_static(HELLO);
     let cold_cases: Vec<(&str, Bytes)> = vec![
         ("floor_f0", hello.clone()),
-        ("floor_f1", hello.clone()),
-        ("wallet", json(&warm_eps[0].event)?),
+        ("floor_f1", hello),
+        ("wallet", event_of("wallet")?),
         // Nothing to cash out (422), as in the main bench.
-        ("cashout", json(idle_cashout)?),
-        ("aggregate", json(&warm_eps[2].event)?),
-        ("ledger", json(cold_ledger)?),
+        ("cashout", to_bytes(&data.idle_cashout)?),
+        ("aggregate", event_of("aggregate")?),
+        ("ledger", to_bytes(&data.cold_ledger)?),
     ];
-
-    // Cold starts: per binary, the sizes alternate start by start (the order rotated).
     let mut colds: Vec<ColdSeries<'_>> = Vec::new();
     for (name, event) in &cold_cases {
         let bin = bootstrap(&bin_dir, name);
         eprintln!("bench: throttled cold start {name} x{n_cold} per size");
-        let mut rows: Vec<(Option<u32>, ColdRow)> =
-            SIZES.iter().map(|&s| (s, ColdRow::default())).collect();
-        for i in 0..n_cold {
-            for k in 0..rows.len() {
-                let idx = (i + k) % rows.len();
-                let Some((size, row)) = rows.get_mut(idx) else {
-                    continue;
-                };
-                let group = groups.get(*size)?;
-                let before = group.stat();
-                let (init, first) =
-                    cold_one(&bin, env, event, group, size.unwrap_or(128), refill).await?;
-                row.throttling.add(before, group.stat());
-                row.init.push(init);
-                row.first.push(first);
-            }
-        }
-        colds.push((name, rows));
+        colds.push((
+            name,
+            cold_series(&bin, env, event, &groups, n_cold, refill).await?,
+        ));
     }
-
-    // Warm: one process per size, each warmed up, then ROUNDS rounds of
-    // n_warm / ROUNDS sequential invocations of each process in turn.
+    // Warm: ROUNDS rounds of n_warm / ROUNDS invocations of each size's process.
     let per_round = n_warm.div_ceil(ROUNDS).max(1);
     let mut warms: Vec<WarmSeries<'_>> = Vec::new();
     for ep in &warm_eps {
@@ -235,62 +191,10 @@ pub async fn run(
             ep.label,
             per_round * ROUNDS
         );
-        let bin = bootstrap(&bin_dir, ep.function);
-        let event = json(&ep.event)?;
-        let mut procs = Vec::new();
-        for size in SIZES {
-            let group = groups.get(size)?;
-            let api = RuntimeApi::start().await?;
-            let mut child = spawn_in(
-                &bin,
-                &api,
-                env,
-                &env.endpoint,
-                Some(group),
-                size.unwrap_or(128),
-            )?;
-            wait_ready(&api, &mut child).await?;
-            let mut row = WarmRow::default();
-            for w in 0..3 {
-                let body = api.invoke(event.clone(), TIMEOUT).await?;
-                let status = status_of(&body);
-                if w == 0 {
-                    row.status_first = status;
-                }
-                if status >= 500 {
-                    bail!("{} ({}) answered {status}", ep.label, size_label(size));
-                }
-            }
-            procs.push((size, api, child, row));
-        }
-        for r in 0..ROUNDS {
-            for k in 0..procs.len() {
-                let idx = (r + k) % procs.len();
-                let Some((size, api, child, row)) = procs.get_mut(idx) else {
-                    continue;
-                };
-                let group = groups.get(*size)?;
-                let before = group.stat();
-                let cpu_before = child.id().and_then(process_cpu_ns);
-                for _ in 0..per_round {
-                    let t = Instant::now();
-                    api.invoke(event.clone(), TIMEOUT).await?;
-                    row.lat.push(ms(t.elapsed()));
-                }
-                let cpu_after = child.id().and_then(process_cpu_ns);
-                row.throttling.add(before, group.stat());
-                if let Some((a, b)) = cpu_after.zip(cpu_before) {
-                    row.cpu_ns += a.saturating_sub(b);
-                    row.cpu_invocations += per_round;
-                }
-            }
-        }
-        let mut rows = Vec::new();
-        for (size, _api, mut child, row) in procs {
-            let _ = child.kill().await;
-            rows.push((size, row));
-        }
-        warms.push((ep.label.as_str(), rows));
+        warms.push((
+            ep.label.as_str(),
+            warm_series(&bin_dir, env, ep, &groups, per_round).await?,
+        ));
     }
 
     print!(
@@ -308,6 +212,96 @@ pub async fn run(
             .with_context(|| "removing a cgroup of the bench".to_owned())?;
     }
     Ok(())
+}
+
+/// `n` cold starts of `bin` per size, the sizes alternating start by start (the
+/// order rotated).
+async fn cold_series(
+    bin: &Path,
+    env: &Env,
+    event: &Bytes,
+    groups: &Groups,
+    n: usize,
+    refill: bool,
+) -> Result<Vec<(Option<u32>, ColdRow)>> {
+    let mut rows: Vec<(Option<u32>, ColdRow)> =
+        SIZES.iter().map(|&s| (s, ColdRow::default())).collect();
+    for i in 0..n {
+        for k in 0..rows.len() {
+            let idx = (i + k) % rows.len();
+            let Some((size, row)) = rows.get_mut(idx) else {
+                continue;
+            };
+            let group = groups.get(*size)?;
+            let before = group.stat();
+            if refill {
+                group.refill()?;
+            }
+            let (init, first, proc) =
+                cold_one(bin, env, event, Some(group), size.unwrap_or(128)).await?;
+            proc.kill().await;
+            row.throttling.add(before, group.stat());
+            row.init.push(init);
+            row.first.push(first);
+        }
+    }
+    Ok(rows)
+}
+
+/// One warm process of the endpoint per size, each warmed up, then [`ROUNDS`]
+/// rounds of `per_round` sequential invocations of each process in turn.
+async fn warm_series(
+    bin_dir: &Path,
+    env: &Env,
+    ep: &Endpoint,
+    groups: &Groups,
+    per_round: usize,
+) -> Result<Vec<(Option<u32>, WarmRow)>> {
+    let bin = bootstrap(bin_dir, ep.function);
+    let event = ep.bytes()?;
+    let mut procs = Vec::new();
+    for size in SIZES {
+        let group = groups.get(size)?;
+        let (proc, _) =
+            Proc::cold(&bin, env, &env.endpoint, Some(group), size.unwrap_or(128)).await?;
+        let mut row = WarmRow::default();
+        for w in 0..3 {
+            let status = status_of(&proc.invoke(&event).await?);
+            if w == 0 {
+                row.status_first = status;
+            }
+            if status >= 500 {
+                bail!("{} ({}) answered {status}", ep.label, size_label(size));
+            }
+        }
+        procs.push((size, proc, row));
+    }
+    for r in 0..ROUNDS {
+        for k in 0..procs.len() {
+            let idx = (r + k) % procs.len();
+            let Some((size, proc, row)) = procs.get_mut(idx) else {
+                continue;
+            };
+            let group = groups.get(*size)?;
+            let before = group.stat();
+            let cpu_before = proc.pid().and_then(process_cpu_ns);
+            for _ in 0..per_round {
+                row.lat.push(proc.timed(&event).await?);
+            }
+            let cpu_after = proc.pid().and_then(process_cpu_ns);
+            row.throttling.add(before, group.stat());
+            if let Some((a, b)) = cpu_after.zip(cpu_before) {
+                row.cpu_ns += a.saturating_sub(b);
+                row.cpu_invocations += per_round;
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for (size, proc, row) in procs {
+        proc.kill().await;
+        rows.push((size, row));
+    }
+    Ok(rows)
 }
 
 fn render(

@@ -9,15 +9,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::cli::Args;
+use crate::process::{bootstrap, Env, Proc};
 use anyhow::{anyhow, bail, Result};
 use bench::proxy::{Proxy, Recorded};
-use bench::runtime::RuntimeApi;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use shared::Ctx;
-use tokio::process::Child;
-
-use crate::{spawn, wait_ready, Env, TIMEOUT};
 
 /// Records per SQS batch (the Lambda default for SQS).
 pub const BATCH: usize = 10;
@@ -57,6 +55,28 @@ pub struct LoadRow {
 }
 
 impl LoadRow {
+    /// A case of `plan`, nothing measured yet.
+    pub fn new(plan: &Plan) -> Self {
+        Self {
+            wallets: plan.wallets,
+            processes: plan.processes,
+            events: plan.events,
+            rounds: plan.rounds,
+            rates: Vec::new(),
+            ddb_cores: Vec::new(),
+            ledger_cores: Vec::new(),
+            bench_cores: Vec::new(),
+            machine_cores: Vec::new(),
+            proxied_rate: 0.0,
+            requests: 0,
+            transact_writes: 0,
+            cancelled: 0,
+            other_errors: Vec::new(),
+            redelivered: 0,
+            verified: Ok(()),
+        }
+    }
+
     /// DynamoDB Local's CPU milliseconds per event, per direct round.
     pub fn ddb_ms_per_event(&self) -> Vec<f64> {
         self.ddb_cores
@@ -77,21 +97,13 @@ struct Round {
     machine_cpu: Option<f64>,
 }
 
-struct Worker {
-    api: RuntimeApi,
-    child: Child,
-}
-
 /// One batch in the queue: its records, as (message id, event).
 type Batch = Vec<(String, Value)>;
 
-async fn start_workers(bin: &Path, env: &Env, endpoint: &str, k: usize) -> Result<Vec<Worker>> {
+async fn start_workers(bin: &Path, env: &Env, endpoint: &str, k: usize) -> Result<Vec<Proc>> {
     let mut workers = Vec::with_capacity(k);
     for _ in 0..k {
-        let api = RuntimeApi::start().await?;
-        let mut child = spawn(bin, &api, env, endpoint)?;
-        wait_ready(&api, &mut child).await?;
-        workers.push(Worker { api, child });
+        workers.push(Proc::warm(bin, env, endpoint).await?);
     }
     Ok(workers)
 }
@@ -99,7 +111,7 @@ async fn start_workers(bin: &Path, env: &Env, endpoint: &str, k: usize) -> Resul
 type Queue = Arc<Mutex<VecDeque<Batch>>>;
 
 /// One worker's loop of [`drain`].
-async fn work(w: &Worker, queue: Queue, redelivered: Arc<Mutex<usize>>) -> Result<()> {
+async fn work(w: &Proc, queue: Queue, redelivered: Arc<Mutex<usize>>) -> Result<()> {
     let mut rounds_left = 1000usize;
     loop {
         let next = queue.lock().map_err(|_| anyhow!("poisoned"))?.pop_front();
@@ -113,10 +125,7 @@ async fn work(w: &Worker, queue: Queue, redelivered: Arc<Mutex<usize>>) -> Resul
                 record["messageId"] = json!(id);
             }
         }
-        let answer = w
-            .api
-            .invoke(Bytes::from(serde_json::to_vec(&event)?), TIMEOUT)
-            .await?;
+        let answer = w.invoke(&Bytes::from(serde_json::to_vec(&event)?)).await?;
         let failed = bench::batch_failures(&answer)
             .ok_or_else(|| anyhow!("not a batch response: {}", String::from_utf8_lossy(&answer)))?;
         if !failed.is_empty() {
@@ -138,7 +147,7 @@ async fn work(w: &Worker, queue: Queue, redelivered: Arc<Mutex<usize>>) -> Resul
 
 /// Feeds `batches` to the workers, each taking the next batch when it is done with
 /// its last; records a batch answers as failed go to the back of the queue again.
-async fn drain(workers: &[Worker], batches: Vec<Batch>) -> Result<usize> {
+async fn drain(workers: &[Proc], batches: Vec<Batch>) -> Result<usize> {
     let queue = Arc::new(Mutex::new(VecDeque::from(batches)));
     let redelivered = Arc::new(Mutex::new(0usize));
     let runs = workers
@@ -188,7 +197,7 @@ async fn round(
         })
         .collect();
     let batches: Vec<Batch> = events.chunks(BATCH).map(<[_]>::to_vec).collect();
-    let pids: Vec<u32> = workers.iter().filter_map(|w| w.child.id()).collect();
+    let pids: Vec<u32> = workers.iter().filter_map(Proc::pid).collect();
     let ledger_cpu = || {
         pids.iter()
             .filter_map(|&p| bench::process_cpu_seconds(p))
@@ -210,8 +219,8 @@ async fn round(
         bench::process_cpu_seconds(me),
         bench::machine_busy_seconds(),
     );
-    for mut w in workers {
-        let _ = w.child.kill().await;
+    for w in workers {
+        w.kill().await;
     }
     let diff = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a - b);
     Ok(Round {
@@ -278,31 +287,18 @@ pub async fn run(
     plan: &Plan,
     case: usize,
 ) -> Result<LoadRow> {
-    let bin = crate::bootstrap(bin_dir, "ledger");
+    let bin = bootstrap(bin_dir, "ledger");
     let mut users = Vec::with_capacity(plan.wallets);
     for i in 0..plan.wallets {
-        users.push(crate::new_user(ctx, &format!("load{case}"), i).await?.0);
+        users.push(
+            crate::data::new_user(ctx, &format!("load{case}"), i)
+                .await?
+                .0,
+        );
     }
     let ddb_pid = bench::endpoint_port(&env.endpoint).and_then(bench::pid_listening_on);
     let mut expected = HashMap::new();
-    let mut row = LoadRow {
-        wallets: plan.wallets,
-        processes: plan.processes,
-        events: plan.events,
-        rounds: plan.rounds,
-        rates: Vec::new(),
-        ddb_cores: Vec::new(),
-        ledger_cores: Vec::new(),
-        bench_cores: Vec::new(),
-        machine_cores: Vec::new(),
-        proxied_rate: 0.0,
-        requests: 0,
-        transact_writes: 0,
-        cancelled: 0,
-        other_errors: Vec::new(),
-        redelivered: 0,
-        verified: Ok(()),
-    };
+    let mut row = LoadRow::new(plan);
     let stamp = chrono::Utc::now().timestamp_millis();
     for r in 0..plan.rounds {
         let tag = format!("tp{case}-{stamp}-r{r}");
@@ -351,6 +347,30 @@ pub async fn run(
     Ok(row)
 }
 
+/// One hot wallet and many wallets, with K warm ledger processes each.
+pub async fn run_all(ctx: &Ctx, args: &Args, env: &Env) -> Result<Vec<LoadRow>> {
+    let (events, rounds, ks, many): (usize, usize, &[usize], usize) = if args.quick {
+        (40, 1, &[1, 2], 8)
+    } else {
+        (1000, 3, &[1, 2, 4], 100)
+    };
+    let mut load = Vec::new();
+    for wallets in [1, many] {
+        for &processes in ks {
+            let case = load.len();
+            eprintln!("bench: ledger throughput, {wallets} wallet(s), {processes} process(es)");
+            let plan = Plan {
+                wallets,
+                processes,
+                events,
+                rounds,
+            };
+            load.push(run(ctx, &args.bin_dir, env, &plan, case).await?);
+        }
+    }
+    Ok(load)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,24 +389,15 @@ mod tests {
 
     #[test]
     fn dynamodb_cpu_per_event_is_cores_over_rate() {
-        let row = LoadRow {
+        let plan = Plan {
             wallets: 1,
             processes: 1,
             events: 10,
             rounds: 2,
-            rates: vec![400.0, 200.0],
-            ddb_cores: vec![0.8, 0.5],
-            ledger_cores: Vec::new(),
-            bench_cores: Vec::new(),
-            machine_cores: Vec::new(),
-            proxied_rate: 0.0,
-            requests: 0,
-            transact_writes: 0,
-            cancelled: 0,
-            other_errors: Vec::new(),
-            redelivered: 0,
-            verified: Ok(()),
         };
+        let mut row = LoadRow::new(&plan);
+        row.rates = vec![400.0, 200.0];
+        row.ddb_cores = vec![0.8, 0.5];
         assert_eq!(row.ddb_ms_per_event(), vec![2.0, 2.5]);
     }
 

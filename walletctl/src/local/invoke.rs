@@ -5,10 +5,10 @@
 //! posted by the runtime, a timeout, a crash) prints the error payload on
 //! stdout, a message on stderr, and exits non-zero.
 
-use super::runtime::{FunctionRuntime, FunctionSpec, Outcome};
 use super::LocalArgs;
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
+use lambda_local::{FunctionRuntime, Outcome};
 use serde_json::Value;
 use std::io::Read;
 use std::process::ExitCode;
@@ -41,9 +41,17 @@ pub async fn run(args: InvokeArgs) -> Result<(String, ExitCode)> {
         )
     })?;
     let event = read_event(&args.event)?;
-    let spec = FunctionSpec::new(function, &local.bin_dir, &local.settings.region, |name| {
+    let spec = super::function_spec(function, &local.bin_dir, &local.settings.region, |name| {
         std::env::var(name).ok()
     });
+    if !spec.path.is_file() {
+        bail!(
+            "the binary of {} is missing: {} (build it with `cargo build --workspace --bins`, \
+             or point --bin-dir at the folder of the function binaries)",
+            spec.name,
+            spec.path.display()
+        );
+    }
     let runtime = FunctionRuntime::new(spec, true);
 
     let invocation = tokio::select! {

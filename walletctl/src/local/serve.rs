@@ -1,13 +1,11 @@
 //! `walletctl serve [--port 3000]`: the HTTP API of `template.yaml` on
 //! 127.0.0.1, at the routes' real paths, like API Gateway in front of the real
-//! function binaries (see [`super::apigw`] and [`super::runtime`]). Scheduled
+//! function binaries (see `lambda_local::apigw` and `lambda_local::runtime`). Scheduled
 //! functions run on their template schedule. Each request is logged to stderr.
 
-use super::apigw::{self, ProxyResponse, RequestMeta, Router};
-use super::runtime::{uuid_v4, FunctionRuntime, FunctionSpec, Outcome};
 use super::schedule::{parse_rate, scheduled_event};
 use super::template::LOCAL_ACCOUNT_ID;
-use super::LocalArgs;
+use super::{Local, LocalArgs};
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -16,6 +14,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use lambda_local::apigw::{self, ProxyResponse, RequestMeta, Router};
+use lambda_local::{FunctionRuntime, Outcome};
 use serde_json::json;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -52,54 +52,7 @@ struct App {
 
 pub async fn run(args: ServeArgs) -> Result<(String, ExitCode)> {
     let local = args.local.load()?;
-    let mut router = Router::default();
-    let mut runtimes = Vec::new();
-    let mut schedules = Vec::new();
-    for function in &local.template.functions {
-        if function.routes.is_empty() && function.schedules.is_empty() {
-            continue;
-        }
-        let spec = FunctionSpec::new(function, &local.bin_dir, &local.settings.region, |name| {
-            std::env::var(name).ok()
-        });
-        if !spec.path.is_file() {
-            bail!(
-                "the binary of {} is missing: {} (build the functions with \
-                 `cargo build --workspace --bins`, or give --bin-dir)",
-                function.logical_id,
-                spec.path.display()
-            );
-        }
-        let index = runtimes.len();
-        runtimes.push(Arc::new(FunctionRuntime::new(spec, false)));
-        for route in &function.routes {
-            router
-                .add(&route.method, &route.path, index)
-                .map_err(anyhow::Error::msg)
-                .with_context(|| format!("function {}", function.logical_id))?;
-        }
-        for schedule in &function.schedules {
-            match parse_rate(&schedule.expression) {
-                Ok(period) => schedules.push((
-                    index,
-                    format!("{}-{}", function.logical_id, schedule.name),
-                    schedule.expression.clone(),
-                    period,
-                )),
-                Err(err) if schedule.expression.starts_with("cron(") => {
-                    eprintln!(
-                        "walletctl serve: {} is not scheduled: {err}",
-                        function.logical_id
-                    );
-                }
-                Err(err) => {
-                    return Err(err).with_context(|| {
-                        format!("the schedule {} of {}", schedule.name, function.logical_id)
-                    })
-                }
-            }
-        }
-    }
+    let (router, runtimes, schedules) = functions(&local)?;
 
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
@@ -191,6 +144,65 @@ pub async fn run(args: ServeArgs) -> Result<(String, ExitCode)> {
     ))
 }
 
+/// A scheduled function: (index of its runtime, rule name, expression, period).
+type Schedule = (usize, String, String, Duration);
+
+/// The runtimes of the template's routed and scheduled functions, the router
+/// to them (by index) and their schedules.
+type Functions = (Router<usize>, Vec<Arc<FunctionRuntime>>, Vec<Schedule>);
+
+fn functions(local: &Local) -> Result<Functions> {
+    let mut router = Router::default();
+    let mut runtimes = Vec::new();
+    let mut schedules = Vec::new();
+    for function in &local.template.functions {
+        if function.routes.is_empty() && function.schedules.is_empty() {
+            continue;
+        }
+        let spec = super::function_spec(function, &local.bin_dir, &local.settings.region, |name| {
+            std::env::var(name).ok()
+        });
+        if !spec.path.is_file() {
+            bail!(
+                "the binary of {} is missing: {} (build the functions with \
+                 `cargo build --workspace --bins`, or give --bin-dir)",
+                function.logical_id,
+                spec.path.display()
+            );
+        }
+        let index = runtimes.len();
+        runtimes.push(Arc::new(FunctionRuntime::new(spec, false)));
+        for route in &function.routes {
+            router
+                .add(&route.method, &route.path, index)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("function {}", function.logical_id))?;
+        }
+        for schedule in &function.schedules {
+            match parse_rate(&schedule.expression) {
+                Ok(period) => schedules.push((
+                    index,
+                    format!("{}-{}", function.logical_id, schedule.name),
+                    schedule.expression.clone(),
+                    period,
+                )),
+                Err(err) if schedule.expression.starts_with("cron(") => {
+                    eprintln!(
+                        "walletctl serve: {} is not scheduled: {err}",
+                        function.logical_id
+                    );
+                }
+                Err(err) => {
+                    return Err(err).with_context(|| {
+                        format!("the schedule {} of {}", schedule.name, function.logical_id)
+                    })
+                }
+            }
+        }
+    }
+    Ok((router, runtimes, schedules))
+}
+
 async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
@@ -254,14 +266,20 @@ async fn respond(
         local_port: app.local_port,
         account_id: LOCAL_ACCOUNT_ID.to_owned(),
         api_id: API_ID.to_owned(),
-        trace_id: super::runtime::trace_id()
+        trace_id: lambda_local::trace_id()
             .split(';')
             .next()
             .unwrap_or_default()
             .to_owned(),
     };
-    let event = apigw::request_event(&parts, &body, &route, &meta);
     let name = runtime.spec().binary.clone();
+    let event = match apigw::request_event(&parts, &body, &route, &meta) {
+        Ok(event) => event,
+        Err(err) => {
+            eprintln!("[{name}] the request cannot be made an event: {err}");
+            return internal_error();
+        }
+    };
     // In a task of its own: a client that goes away does not cut an invocation
     // short (as with API Gateway), and the function process stays consistent.
     let task = {
@@ -311,16 +329,21 @@ fn internal_error() -> ProxyResponse {
     )
 }
 
+/// A 200 of the local API's own.
+fn ok(content_type: &'static str, body: Bytes) -> ProxyResponse {
+    ProxyResponse {
+        status: StatusCode::OK,
+        headers: vec![(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type),
+        )],
+        body,
+    }
+}
+
 async fn docs(app: &App) -> ProxyResponse {
     match tokio::fs::read(&app.docs).await {
-        Ok(bytes) => ProxyResponse {
-            status: StatusCode::OK,
-            headers: vec![(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/yaml"),
-            )],
-            body: Bytes::from(bytes),
-        },
+        Ok(bytes) => ok("application/yaml", Bytes::from(bytes)),
         Err(_) => ProxyResponse::gateway(StatusCode::NOT_FOUND, apigw::NOT_FOUND_BODY),
     }
 }
@@ -330,14 +353,7 @@ async fn docs_page(app: &App) -> ProxyResponse {
         return ProxyResponse::gateway(StatusCode::NOT_FOUND, apigw::NOT_FOUND_BODY);
     };
     match super::docs::render(&text) {
-        Ok(html) => ProxyResponse {
-            status: StatusCode::OK,
-            headers: vec![(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            )],
-            body: Bytes::from(html),
-        },
+        Ok(html) => ok("text/html; charset=utf-8", Bytes::from(html)),
         Err(err) => {
             eprintln!(
                 "walletctl serve: {} cannot be rendered: {err}",
@@ -369,7 +385,13 @@ async fn run_schedule(
     loop {
         ticker.tick().await;
         let time = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let event = scheduled_event(&rule, &region, LOCAL_ACCOUNT_ID, &uuid_v4(), &time);
+        let event = scheduled_event(
+            &rule,
+            &region,
+            LOCAL_ACCOUNT_ID,
+            &lambda_local::request_id(),
+            &time,
+        );
         let started = Instant::now();
         let result = runtime.invoke(Bytes::from(event.to_string())).await;
         let ms = started.elapsed().as_millis();
