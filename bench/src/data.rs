@@ -5,11 +5,12 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
+use domain::currency::Currency;
+use domain::token::Ability;
 use serde_json::{json, Value};
-use shared::auth::{create_token, Ability};
-use shared::currency::Currency;
-use shared::ledger::apply::apply_event_value;
-use shared::users::{create_user, NewUser};
+use shared::services::auth::create_token;
+use shared::services::ledger::apply_event_value;
+use shared::services::users::{create_user, NewUser};
 use shared::Ctx;
 
 /// An endpoint measured warm.
@@ -51,7 +52,7 @@ pub async fn seed(ctx: &Ctx, root: &Path, history: usize) -> Result<Data> {
     for c in 0..2 {
         let (child, _) = new_user(ctx, "child", c).await?;
         earn(ctx, child, 3, "c").await?;
-        shared::links::link(ctx, master, child)
+        shared::services::links::link(ctx, master, child)
             .await
             .map_err(|e| anyhow!("link: {e}"))?;
     }
@@ -194,7 +195,7 @@ pub async fn earn(ctx: &Ctx, user: i64, count: usize, tag: &str) -> Result<()> {
         let e = json!({"kind": kind, "event_id": format!("{tag}-{user}-{i}"), "user_id": user,
                        "amount": 100 + i as i64, "title": "Bench earning", "hold_seconds": 0});
         let r = apply_event_value(ctx, &e).await;
-        if r.status == shared::ledger::apply::EventStatus::Rejected {
+        if r.status == shared::services::ledger::EventStatus::Rejected {
             bail!("event refused: {:?}", r.error);
         }
     }
@@ -208,14 +209,14 @@ pub async fn earn(ctx: &Ctx, user: i64, count: usize, tag: &str) -> Result<()> {
 /// page reads are timed for). Only for a user whose list is empty.
 pub async fn bulk_history(ctx: &Ctx, user: i64, count: i64) -> Result<()> {
     use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-    use shared::db::keys;
-    use shared::db::model::{Deltas, Entry};
+    use domain::ledger::{Deltas, Entry};
+    use shared::store::keys;
     let now = chrono::Utc::now().timestamp();
     let item = |seq: i64| {
-        Entry {
+        let entry = Entry {
             id: 4_000_000_000_000 + user * 1_000_000 + seq,
             user_id: user,
-            entry_type: shared::ledger::EntryType::ProductEarning,
+            entry_type: domain::ledger::EntryType::ProductEarning,
             amount: 100,
             title: Some("Bench history".into()),
             created_at: now - 100_000 + seq,
@@ -228,8 +229,8 @@ pub async fn bulk_history(ctx: &Ctx, user: i64, count: i64) -> Result<()> {
                 hold: 0,
                 pending: 0,
             },
-        }
-        .to_item(keys::public_entry_sk(seq))
+        };
+        shared::store::codec::entry_item(&entry, keys::public_entry_sk(seq))
     };
     let batches: Vec<Vec<i64>> = (1..=count)
         .collect::<Vec<_>>()

@@ -68,16 +68,16 @@ async fn main() -> Result<()> {
 
 /// A client of DynamoDB Local for the bench's table of its own, created here.
 async fn context(env: &Env) -> Result<Ctx> {
-    let config = shared::config::Config::from_lookup(|name| match name {
+    let config = domain::config::Config::from_lookup(|name| match name {
         "TABLE_NAME" => Some(env.table.clone()),
         "HOLD_SECONDS" => Some("0".into()),
         other => std::env::var(other).ok(),
     })?;
     let db = aws_sdk_dynamodb::Client::from_conf(
-        shared::db::local_config(&env.endpoint, "bench").build(),
+        shared::store::local_config(&env.endpoint, "bench").build(),
     );
     let ctx = Ctx::new(db, config);
-    shared::db::table::create_table(&ctx.db, &env.table)
+    shared::store::table::create_table(&ctx.db, &env.table)
         .await
         .map_err(|e| anyhow!("create_table: {e}"))?;
     Ok(ctx)

@@ -119,7 +119,7 @@ pub async fn aggregate(
         for _ in 0..target {
             let (c, _) = new_user(ctx, "scale-child", linked).await?;
             earn(ctx, c, 2, "sc").await?;
-            shared::links::link(ctx, m, c)
+            shared::services::links::link(ctx, m, c)
                 .await
                 .map_err(|e| anyhow!("link: {e}"))?;
             linked += 1;

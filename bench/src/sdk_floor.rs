@@ -280,7 +280,7 @@ mod tests {
     #[tokio::test]
     async fn the_sdk_sends_the_captured_bodies_signed_with_the_same_structure() {
         let (url, seen) = fake_dynamodb().await;
-        let config = shared::db::local_config(&url, "bench")
+        let config = shared::store::local_config(&url, "bench")
             .interceptor(CapturedBody)
             .build();
         let client = aws_sdk_dynamodb::Client::from_conf(config);
@@ -319,7 +319,7 @@ mod tests {
     #[tokio::test]
     async fn the_floor_thread_times_both_floors() {
         let (url, seen) = fake_dynamodb().await;
-        let config = shared::db::local_config(&url, "bench").build();
+        let config = shared::store::local_config(&url, "bench").build();
         let floors = Floors::start(url, Some(config)).unwrap();
         let get = r#"{"TableName":"t","Key":{"PK":{"S":"USER#1"},"SK":{"S":"ACCOUNT"}}}"#;
         let mut request = recorded("GetItem", get, 0.0, 1.0);

@@ -237,7 +237,7 @@ async fn round(
 async fn verify(ctx: &Ctx, expected: &HashMap<i64, (i64, i64)>) -> Result<(), String> {
     let mut wrong = Vec::new();
     for (&user, &(sum, count)) in expected {
-        match shared::ledger::apply::read_account(ctx, user).await {
+        match shared::store::read::read_account(ctx, user).await {
             Ok(Some(a)) if a.balance.available == sum && a.public_count == count => {}
             Ok(Some(a)) => wrong.push(format!(
                 "user {user}: available {} for {sum} sent, {} entries for {count} events",

@@ -54,7 +54,8 @@ pub async fn handle_sqs(ctx: &Ctx, batch: SqsEvent) -> SqsBatchResponse {
                 for event in &events {
                     let result = apply_event_value(ctx, event).await;
                     log_result(&message_id, &result);
-                    all_ok &= matches!(result.status, EventStatus::Applied | EventStatus::Duplicate);
+                    all_ok &=
+                        matches!(result.status, EventStatus::Applied | EventStatus::Duplicate);
                 }
                 all_ok
             }
