@@ -4,7 +4,8 @@
 
 use super::Sim;
 use crate::model::catalog::Catalog;
-use crate::model::links::{ModelLink, Refusal, MAX_CHILDREN};
+use crate::model::catalog::ModelLink;
+use crate::model::links::{Refusal, MAX_CHILDREN};
 use domain::account::{Account, Link};
 use rand::seq::IndexedRandom;
 use rand::Rng;

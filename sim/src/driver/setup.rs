@@ -2,7 +2,6 @@
 //! fault-injecting proxy, the table, the creators; at the first step, the
 //! profiles, one EUR and one GBP creator more and the link-only accounts.
 
-use super::steps::Local;
 use super::{Creator, Sim};
 use crate::dynamo::LocalDynamo;
 use crate::faults::Proxy;
@@ -27,6 +26,10 @@ use std::time::Duration;
 /// Accounts that only take part in links (no money, no products): with them
 /// a master can reach its 10 children.
 const LINK_ONLY_ACCOUNTS: usize = 6;
+/// The run's own DynamoDB Local (with `--restarts`), shared with the task
+/// that kills it mid-step.
+pub(super) type Local = Arc<tokio::sync::Mutex<LocalDynamo>>;
+
 /// How often a setup write is tried while DynamoDB Local restarts.
 const TRIES: usize = 30;
 const PAUSE: Duration = Duration::from_millis(500);

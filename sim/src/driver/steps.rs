@@ -1,19 +1,14 @@
 //! The run: the steps in order, each with its faults and restarts, the
 //! checks after it, and the seeded choice of its operation.
 
-use super::setup::{start, Start};
+use super::setup::{start, Local, Start};
 use super::Sim;
-use crate::dynamo::{restart_for, LocalDynamo, Restart};
+use crate::dynamo::{restart_for, Restart};
 use crate::faults::{plan_for, Proxy};
 use crate::Args;
 use rand::Rng;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The run's own DynamoDB Local (with `--restarts`), shared with the task
-/// that kills it mid-step.
-pub(super) type Local = Arc<tokio::sync::Mutex<LocalDynamo>>;
 
 /// The whole run; the number of violations.
 pub async fn run(args: Args) -> anyhow::Result<usize> {

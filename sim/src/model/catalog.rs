@@ -9,7 +9,6 @@
 //! The catalog's state and its events are here; the links are in
 //! [`super::links`], the dashboard answers in [`super::dashboard`].
 
-use super::links::ModelLink;
 use super::{Expect, MoneyEvent, Wallet};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,6 +150,14 @@ impl Balance {
             "referral_revenue": self.referral,
         })
     }
+}
+
+/// A master -> child link, as the model keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelLink {
+    pub child: i64,
+    pub link_id: i64,
+    pub linked_at: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

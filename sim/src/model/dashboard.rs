@@ -253,7 +253,7 @@ pub fn datetime(epoch: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::links::ModelLink;
+    use crate::model::catalog::ModelLink;
 
     #[test]
     fn rates_and_dates() {

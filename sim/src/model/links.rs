@@ -1,7 +1,7 @@
 //! Account links in the model (docs/ledger.md#walletctl and docs/decisions.md): who may be
 //! linked to whom, and what a link, an unlink and a deletion change.
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, ModelLink};
 use std::collections::BTreeSet;
 
 pub const MAX_CHILDREN: usize = 10;
@@ -17,13 +17,6 @@ pub enum Refusal {
     NotLinked,
     /// The master or the child is deleted.
     NotFound,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ModelLink {
-    pub child: i64,
-    pub link_id: i64,
-    pub linked_at: i64,
 }
 
 impl Catalog {
