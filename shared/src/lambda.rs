@@ -30,13 +30,19 @@ where
     }
 }
 
+/// What every function does once, before its first invocation: logs, then the
+/// configuration and the one DynamoDB client.
+async fn cold_start() -> Result<Ctx, Error> {
+    crate::init_tracing();
+    Ok(Ctx::from_env().await?)
+}
+
 /// Serves an HTTP function (API Gateway HTTP API, payload v2) with `handler`.
 pub async fn run_http<H>(handler: H) -> Result<(), Error>
 where
     H: for<'a> Handler<'a, Request, Response<Body>>,
 {
-    crate::init_tracing();
-    let ctx = Ctx::from_env().await?;
+    let ctx = cold_start().await?;
     let (ctx, handler) = (&ctx, &handler);
     lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
         Ok::<_, Infallible>(handler.call(ctx, req).await)
@@ -49,8 +55,7 @@ pub async fn run_events<H>(handler: H) -> Result<(), Error>
 where
     H: for<'a> Handler<'a, Value, Value>,
 {
-    crate::init_tracing();
-    let ctx = Ctx::from_env().await?;
+    let ctx = cold_start().await?;
     let (ctx, handler) = (&ctx, &handler);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| async move {
