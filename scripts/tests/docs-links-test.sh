@@ -16,12 +16,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 SELF="scripts/tests/docs-links-test.sh"
 
-# Files whose references to the old contract are being rewritten in another
-# branch at the time of writing (shared/, functions/, sim/, tests/,
-# walletctl/src/main.rs, scripts/simulate.sh): allowed here
-# until they are. Empty this list when they are.
-PENDING=()
-
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok    $1"; }
@@ -135,23 +129,21 @@ else
     fail "every docs/NAME.md#anchor named in a tracked file exists" "${bad[@]}"
 fi
 
-excludes=(":!$SELF")
-for p in "${PENDING[@]}"; do excludes+=(":!$p"); done
-hits="$(git grep -nE '\.\./shared/|SPEC\.md' -- "${excludes[@]}" || true)"
-if [[ -z "$hits" ]]; then
-    ok "no tracked file refers to ../shared/ or SPEC.md"
-else
-    mapfile -t lines <<<"$hits"
-    fail "no tracked file refers to ../shared/ or SPEC.md" "${lines[@]}"
-fi
+# One check: `hits` (git grep lines) must be empty.
+expect_none() {
+    local name="$1" hits="$2"
+    if [[ -z "$hits" ]]; then
+        ok "$name"
+    else
+        mapfile -t lines <<<"$hits"
+        fail "$name" "${lines[@]}"
+    fi
+}
 
-hits="$(git grep -nwE 'SPEC' -- "${excludes[@]}" | grep -vE 'static SPEC|SPEC\.get_or_init' || true)"
-if [[ -z "$hits" ]]; then
-    ok "no tracked file refers to \"the SPEC\" or its sections"
-else
-    mapfile -t lines <<<"$hits"
-    fail "no tracked file refers to \"the SPEC\" or its sections" "${lines[@]}"
-fi
+expect_none "no tracked file refers to ../shared/ or SPEC.md" \
+    "$(git grep -nE '\.\./shared/|SPEC\.md' -- ":!$SELF" || true)"
+expect_none "no tracked file refers to \"the SPEC\" or its sections" \
+    "$(git grep -nwE 'SPEC' -- ":!$SELF" | grep -vE 'static SPEC|SPEC\.get_or_init' || true)"
 
 echo
 echo "$passed passed, $failed failed"
