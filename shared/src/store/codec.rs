@@ -4,7 +4,7 @@ use super::item::{
     b, get_bool, get_i64, get_opt_i64, get_opt_str, get_str, n, opt_s, s, AttributeValue, Item,
     ItemError,
 };
-use super::keys;
+use super::keys::{self, Key};
 use domain::account::{Account, Link};
 use domain::currency::Currency;
 use domain::event::EventRecord;
@@ -13,6 +13,13 @@ use domain::lot::Lot;
 use domain::payout::{Payout, PayoutStatus};
 use domain::product::{Analytics, Product};
 use domain::token::{Ability, Token};
+
+/// The item at `key` with `attributes`.
+fn keyed(key: Key, attributes: impl IntoIterator<Item = (String, AttributeValue)>) -> Item {
+    let mut item = key.item();
+    item.extend(attributes);
+    item
+}
 
 /// Reads a stored record from its item.
 pub trait Decode: Sized {
@@ -77,36 +84,36 @@ pub mod attr {
 impl Record for Account {
     fn to_item(&self) -> Item {
         use attr::*;
-        let mut item: Item = [
-            (keys::PK.to_owned(), s(keys::user_pk(self.user_id))),
-            (keys::SK.to_owned(), s(keys::ACCOUNT_SK)),
-            (USER_ID.to_owned(), n(self.user_id)),
-            (EMAIL.to_owned(), s(&self.email)),
-            (DISPLAY_NAME.to_owned(), s(&self.display_name)),
-            (CURRENCY_ID.to_owned(), n(self.currency.id())),
-            (
-                PAYOUT_DETAILS.to_owned(),
-                opt_s(self.payout_details.as_deref()),
-            ),
-            (DELETED.to_owned(), b(self.deleted)),
-            (CREATED_AT.to_owned(), n(self.created_at)),
-            (PUBLIC_COUNT.to_owned(), n(self.public_count)),
-            (AFFILIATE_COUNT.to_owned(), n(self.affiliate_count)),
-            (PAYOUT_COUNT.to_owned(), n(self.payout_count)),
-            (CONTENT_ITEMS.to_owned(), n(self.analytics.content_items)),
-            (LINK_CLICKS.to_owned(), n(self.analytics.link_clicks)),
-            (UNLOCKS.to_owned(), n(self.analytics.unlocks)),
-            (
-                PRODUCT_REVENUE.to_owned(),
-                n(self.analytics.product_revenue),
-            ),
-            (
-                CHILDREN.to_owned(),
-                AttributeValue::L(self.children.iter().map(link_attr).collect()),
-            ),
-            (VERSION.to_owned(), n(self.version)),
-        ]
-        .into();
+        let mut item = keyed(
+            Key::account(self.user_id),
+            [
+                (USER_ID.to_owned(), n(self.user_id)),
+                (EMAIL.to_owned(), s(&self.email)),
+                (DISPLAY_NAME.to_owned(), s(&self.display_name)),
+                (CURRENCY_ID.to_owned(), n(self.currency.id())),
+                (
+                    PAYOUT_DETAILS.to_owned(),
+                    opt_s(self.payout_details.as_deref()),
+                ),
+                (DELETED.to_owned(), b(self.deleted)),
+                (CREATED_AT.to_owned(), n(self.created_at)),
+                (PUBLIC_COUNT.to_owned(), n(self.public_count)),
+                (AFFILIATE_COUNT.to_owned(), n(self.affiliate_count)),
+                (PAYOUT_COUNT.to_owned(), n(self.payout_count)),
+                (CONTENT_ITEMS.to_owned(), n(self.analytics.content_items)),
+                (LINK_CLICKS.to_owned(), n(self.analytics.link_clicks)),
+                (UNLOCKS.to_owned(), n(self.analytics.unlocks)),
+                (
+                    PRODUCT_REVENUE.to_owned(),
+                    n(self.analytics.product_revenue),
+                ),
+                (
+                    CHILDREN.to_owned(),
+                    AttributeValue::L(self.children.iter().map(link_attr).collect()),
+                ),
+                (VERSION.to_owned(), n(self.version)),
+            ],
+        );
         item.extend(balance_attrs(&self.balance));
         if let Some(master) = self.master_id {
             item.insert(MASTER_ID.to_owned(), n(master));
@@ -190,22 +197,22 @@ mod entry_attr {
 /// The item of `entry` stored at `sk` in the user's partition.
 pub fn entry_item(entry: &Entry, sk: String) -> Item {
     use entry_attr::*;
-    let mut item: Item = [
-        (keys::PK.to_owned(), s(keys::user_pk(entry.user_id))),
-        (keys::SK.to_owned(), s(sk)),
-        (ID.to_owned(), n(entry.id)),
-        (attr::USER_ID.to_owned(), n(entry.user_id)),
-        (TYPE.to_owned(), s(entry.entry_type.as_str())),
-        (AMOUNT.to_owned(), n(entry.amount)),
-        (TITLE.to_owned(), opt_s(entry.title.as_deref())),
-        (attr::CREATED_AT.to_owned(), n(entry.created_at)),
-        (attr::CURRENCY_ID.to_owned(), n(entry.currency.id())),
-        (EVENT_ID.to_owned(), opt_s(entry.event_id.as_deref())),
-        (D_AVAILABLE.to_owned(), n(entry.deltas.available)),
-        (D_HOLD.to_owned(), n(entry.deltas.hold)),
-        (D_PENDING.to_owned(), n(entry.deltas.pending)),
-    ]
-    .into();
+    let mut item = keyed(
+        Key::of_user(entry.user_id, sk),
+        [
+            (ID.to_owned(), n(entry.id)),
+            (attr::USER_ID.to_owned(), n(entry.user_id)),
+            (TYPE.to_owned(), s(entry.entry_type.as_str())),
+            (AMOUNT.to_owned(), n(entry.amount)),
+            (TITLE.to_owned(), opt_s(entry.title.as_deref())),
+            (attr::CREATED_AT.to_owned(), n(entry.created_at)),
+            (attr::CURRENCY_ID.to_owned(), n(entry.currency.id())),
+            (EVENT_ID.to_owned(), opt_s(entry.event_id.as_deref())),
+            (D_AVAILABLE.to_owned(), n(entry.deltas.available)),
+            (D_HOLD.to_owned(), n(entry.deltas.hold)),
+            (D_PENDING.to_owned(), n(entry.deltas.pending)),
+        ],
+    );
     if let Some(p) = entry.product_id {
         item.insert(PRODUCT_ID.to_owned(), n(p));
     }
@@ -251,17 +258,17 @@ mod token_attr {
 impl Record for Token {
     fn to_item(&self) -> Item {
         use token_attr::*;
-        [
-            (keys::PK.to_owned(), s(keys::token_pk(self.token_id))),
-            (keys::SK.to_owned(), s(keys::TOKEN_SK)),
-            (TOKEN_ID.to_owned(), n(self.token_id)),
-            (attr::USER_ID.to_owned(), n(self.user_id)),
-            (SECRET_SHA256.to_owned(), s(&self.secret_sha256)),
-            (ABILITY.to_owned(), s(self.ability.as_str())),
-            (REVOKED.to_owned(), b(self.revoked)),
-            (attr::CREATED_AT.to_owned(), n(self.created_at)),
-        ]
-        .into()
+        keyed(
+            Key::token(self.token_id),
+            [
+                (TOKEN_ID.to_owned(), n(self.token_id)),
+                (attr::USER_ID.to_owned(), n(self.user_id)),
+                (SECRET_SHA256.to_owned(), s(&self.secret_sha256)),
+                (ABILITY.to_owned(), s(self.ability.as_str())),
+                (REVOKED.to_owned(), b(self.revoked)),
+                (attr::CREATED_AT.to_owned(), n(self.created_at)),
+            ],
+        )
     }
 }
 
@@ -292,15 +299,15 @@ pub mod lot_attr {
 impl Record for Lot {
     fn to_item(&self) -> Item {
         use lot_attr::*;
-        let mut item: Item = [
-            (keys::PK.to_owned(), s(keys::user_pk(self.user_id))),
-            (keys::SK.to_owned(), s(keys::lot_sk(&self.hold_event_id))),
-            (attr::USER_ID.to_owned(), n(self.user_id)),
-            (HOLD_EVENT_ID.to_owned(), s(&self.hold_event_id)),
-            (AMOUNT.to_owned(), n(self.amount)),
-            (RELEASED.to_owned(), b(self.released)),
-        ]
-        .into();
+        let mut item = keyed(
+            Key::lot(self.user_id, &self.hold_event_id),
+            [
+                (attr::USER_ID.to_owned(), n(self.user_id)),
+                (HOLD_EVENT_ID.to_owned(), s(&self.hold_event_id)),
+                (AMOUNT.to_owned(), n(self.amount)),
+                (RELEASED.to_owned(), b(self.released)),
+            ],
+        );
         if let Some(at) = self.release_at {
             item.insert(RELEASE_AT.to_owned(), n(at));
             if !self.released {
@@ -341,15 +348,15 @@ mod event_attr {
 impl Record for EventRecord {
     fn to_item(&self) -> Item {
         use event_attr::*;
-        let mut item: Item = [
-            (keys::PK.to_owned(), s(keys::event_pk(&self.event_id))),
-            (keys::SK.to_owned(), s(keys::EVENT_SK)),
-            (EVENT_ID.to_owned(), s(&self.event_id)),
-            (PAYLOAD_SHA256.to_owned(), s(&self.payload_sha256)),
-            (attr::USER_ID.to_owned(), n(self.user_id)),
-            (APPLIED_AT.to_owned(), n(self.applied_at)),
-        ]
-        .into();
+        let mut item = keyed(
+            Key::event(&self.event_id),
+            [
+                (EVENT_ID.to_owned(), s(&self.event_id)),
+                (PAYLOAD_SHA256.to_owned(), s(&self.payload_sha256)),
+                (attr::USER_ID.to_owned(), n(self.user_id)),
+                (APPLIED_AT.to_owned(), n(self.applied_at)),
+            ],
+        );
         if let Some(id) = self.entry_id {
             item.insert(ENTRY_ID.to_owned(), n(id));
         }
@@ -383,9 +390,7 @@ pub mod payout_attr {
 impl Record for Payout {
     /// The payout item, found by id (`PAYOUT#<id>`), in the status index.
     fn to_item(&self) -> Item {
-        let mut item = payout_attrs(self);
-        item.insert(keys::PK.to_owned(), s(keys::payout_pk(self.payout_id)));
-        item.insert(keys::SK.to_owned(), s(keys::PAYOUT_SK));
+        let mut item = keyed(Key::payout(self.payout_id), payout_attrs(self));
         item.insert(
             keys::GSI1_PK.to_owned(),
             s(keys::payouts_by_status_gsi_pk(self.status.as_str())),
@@ -403,10 +408,10 @@ impl Record for Payout {
 
 /// The copy of `payout` in the user's payout list.
 pub fn payout_list_item(payout: &Payout) -> Item {
-    let mut item = payout_attrs(payout);
-    item.insert(keys::PK.to_owned(), s(keys::user_pk(payout.user_id)));
-    item.insert(keys::SK.to_owned(), s(keys::payout_list_sk(payout.seq)));
-    item
+    keyed(
+        Key::payout_list(payout.user_id, payout.seq),
+        payout_attrs(payout),
+    )
 }
 
 fn payout_attrs(payout: &Payout) -> Item {
@@ -474,21 +479,21 @@ impl Record for Product {
             .thumbnail
             .as_ref()
             .and_then(|t| serde_json::to_string(t).ok());
-        let mut item: Item = [
-            (keys::PK.to_owned(), s(keys::product_pk(self.product_id))),
-            (keys::SK.to_owned(), s(keys::PRODUCT_SK)),
-            (PRODUCT_ID.to_owned(), n(self.product_id)),
-            (attr::USER_ID.to_owned(), n(self.user_id)),
-            (TITLE.to_owned(), opt_s(self.title.as_deref())),
-            (MEDIA_COMPLETE.to_owned(), b(self.media_complete)),
-            (DELETED.to_owned(), b(self.deleted)),
-            (THUMBNAIL.to_owned(), opt_s(thumbnail.as_deref())),
-            (LINK_CLICKS.to_owned(), n(self.link_clicks)),
-            (UNLOCKS.to_owned(), n(self.unlocks)),
-            (TOTAL_EARNINGS.to_owned(), n(self.total_earnings)),
-            (VERSION.to_owned(), n(self.version)),
-        ]
-        .into();
+        let mut item = keyed(
+            Key::product(self.product_id),
+            [
+                (PRODUCT_ID.to_owned(), n(self.product_id)),
+                (attr::USER_ID.to_owned(), n(self.user_id)),
+                (TITLE.to_owned(), opt_s(self.title.as_deref())),
+                (MEDIA_COMPLETE.to_owned(), b(self.media_complete)),
+                (DELETED.to_owned(), b(self.deleted)),
+                (THUMBNAIL.to_owned(), opt_s(thumbnail.as_deref())),
+                (LINK_CLICKS.to_owned(), n(self.link_clicks)),
+                (UNLOCKS.to_owned(), n(self.unlocks)),
+                (TOTAL_EARNINGS.to_owned(), n(self.total_earnings)),
+                (VERSION.to_owned(), n(self.version)),
+            ],
+        );
         if self.can_rank() {
             item.insert(
                 keys::GSI1_PK.to_owned(),

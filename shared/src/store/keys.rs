@@ -86,6 +86,11 @@ impl Key {
         Self::new(ID_COUNTER_PK, ID_COUNTER_SK)
     }
 
+    /// An item of a user's partition (an entry of one of its lists).
+    pub fn of_user(user_id: i64, sk: impl Into<String>) -> Self {
+        Self::new(user_pk(user_id), sk)
+    }
+
     fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
         Self {
             pk: pk.into(),
